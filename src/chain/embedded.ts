@@ -1,0 +1,217 @@
+/**
+ * Chain — the embedded chain: Hardhat's EDR run in-process, driven through viem.
+ *
+ * Drills, tests, benchmarks and the demo run on it: no network, no node to install. It offers
+ * snapshot/revert, mining and time control, and errors whose revert data viem can decode (EDR's
+ * in-process errors carry `.data` but no `.code`; the wrapper adds `code: 3` to reverts).
+ *
+ * The EDR provider is built through Hardhat's internal `createHardhatNetworkProvider`: that path is
+ * internal, so `hardhat` is pinned to an exact version in package.json.
+ */
+import { createRequire } from 'node:module';
+import {
+  type Account,
+  type Chain,
+  type Client,
+  createClient,
+  custom,
+  defineChain,
+  type EIP1193Provider,
+  type Hex,
+  type PublicActions,
+  publicActions,
+  type TestActions,
+  type Transport,
+  testActions,
+  type WalletActions,
+  walletActions,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { keccak256, toHex } from 'viem/utils';
+
+const require = createRequire(import.meta.url);
+
+export interface EmbeddedChainOptions {
+  chainId?: number;
+  /** How many funded accounts to create. Keys derive from `accountSeed`, so runs are repeatable. */
+  accounts?: number;
+  accountSeed?: string;
+  /** Ether given to every account at genesis. */
+  balanceEth?: bigint;
+  /** Genesis timestamp. */
+  initialDate?: Date;
+  /** Mine a block per transaction (handy for deployment); drills turn it off to build blocks. */
+  automine?: boolean;
+  initialBaseFeeGwei?: bigint;
+  blockGasLimit?: bigint;
+}
+
+export interface FundedAccount {
+  address: Hex;
+  privateKey: Hex;
+  account: Account;
+}
+
+export type EmbeddedClient = Client<Transport, Chain, Account | undefined> &
+  PublicActions<Transport, Chain> &
+  WalletActions<Chain, Account | undefined> &
+  TestActions;
+
+export interface EmbeddedChain {
+  readonly chainId: number;
+  readonly chain: Chain;
+  /** The raw EIP-1193 provider (in-process). Anything that takes a provider can take this. */
+  readonly provider: EIP1193Provider;
+  /** A viem client with public, wallet and test actions bound to the provider. */
+  readonly client: EmbeddedClient;
+  readonly accounts: readonly FundedAccount[];
+  snapshot(): Promise<Hex>;
+  /** Revert to a snapshot. The snapshot is consumed, as in Hardhat; take another to revert again. */
+  revert(id: Hex): Promise<void>;
+  setAutomine(enabled: boolean): Promise<void>;
+  /** Mine one block, optionally at a given timestamp (seconds). Returns its number. */
+  mine(options?: { timestamp?: bigint }): Promise<bigint>;
+  setBalance(address: Hex, wei: bigint): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface EdrProviderLike {
+  request(args: { method: string; params?: unknown[] }): Promise<unknown>;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+type CreateHardhatNetworkProvider = (
+  config: Record<string, unknown>,
+  logger: { enabled: boolean },
+  artifacts: undefined,
+) => Promise<EdrProviderLike>;
+
+/** Deterministic private keys: keccak(seed, index). */
+export function deriveKeys(seed: string, count: number): Hex[] {
+  return Array.from({ length: count }, (_, i) => keccak256(toHex(`${seed}/${i}`)));
+}
+
+/**
+ * Starts an in-process chain.
+ *
+ * @example
+ * const chain = await createEmbeddedChain({ accounts: 10 });
+ * const id = await chain.snapshot();
+ * // ... run something ...
+ * await chain.revert(id);
+ */
+export async function createEmbeddedChain(options: EmbeddedChainOptions = {}): Promise<EmbeddedChain> {
+  const chainId = options.chainId ?? 31337;
+  const keys = deriveKeys(options.accountSeed ?? 'firebreak', options.accounts ?? 20);
+  const balance = (options.balanceEth ?? 1_000_000n) * 10n ** 18n;
+  const { createHardhatNetworkProvider } = require('hardhat/internal/hardhat-network/provider/provider') as {
+    createHardhatNetworkProvider: CreateHardhatNetworkProvider;
+  };
+  const edr = await createHardhatNetworkProvider(
+    {
+      chainId,
+      networkId: chainId,
+      hardfork: 'cancun',
+      blockGasLimit: Number(options.blockGasLimit ?? 60_000_000n),
+      initialBaseFeePerGas: Number((options.initialBaseFeeGwei ?? 1n) * 10n ** 9n),
+      minGasPrice: 0n,
+      throwOnTransactionFailures: true,
+      throwOnCallFailures: true,
+      automine: options.automine ?? true,
+      intervalMining: 0,
+      mempoolOrder: 'priority',
+      chains: new Map(),
+      genesisAccounts: keys.map((privateKey) => ({ privateKey, balance: balance.toString() })),
+      allowUnlimitedContractSize: true,
+      allowBlocksWithSameTimestamp: false,
+      initialDate: options.initialDate ?? new Date('2022-04-02T09:00:00Z'),
+      enableTransientStorage: true,
+      enableRip7212: false,
+    },
+    { enabled: false },
+    undefined,
+  );
+
+  const provider = wrapProvider(edr);
+  const chain = defineChain({
+    id: chainId,
+    name: 'Firebreak embedded chain',
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [] } },
+  });
+  const client = createClient({ chain, transport: custom(provider, { retryCount: 0 }), pollingInterval: 5 })
+    .extend(publicActions)
+    .extend(walletActions)
+    .extend(testActions({ mode: 'hardhat' })) as unknown as EmbeddedClient;
+
+  const request = (method: string, params: unknown[] = []) => edr.request({ method, params });
+
+  return {
+    chainId,
+    chain,
+    provider,
+    client,
+    accounts: keys.map((privateKey) => {
+      const account = privateKeyToAccount(privateKey);
+      return { address: account.address, privateKey, account };
+    }),
+    snapshot: async () => (await request('evm_snapshot')) as Hex,
+    revert: async (id) => {
+      const ok = await request('evm_revert', [id]);
+      if (ok !== true) throw new Error(`evm_revert(${id}) failed: unknown or already used snapshot`);
+    },
+    setAutomine: async (enabled) => {
+      await request('evm_setAutomine', [enabled]);
+    },
+    mine: async (opts = {}) => {
+      await request('evm_mine', opts.timestamp === undefined ? [] : [Number(opts.timestamp)]);
+      return BigInt((await request('eth_blockNumber')) as string);
+    },
+    setBalance: async (address, wei) => {
+      await request('hardhat_setBalance', [address, toHex(wei)]);
+    },
+    close: async () => {
+      // EDR holds no sockets or timers once interval mining is off; dropping it is enough.
+    },
+  };
+}
+
+/**
+ * Wraps EDR's provider so that errors look like JSON-RPC errors to viem: a revert becomes
+ * `{ code: 3, message, data }`, anything else keeps its message with code -32603.
+ */
+function wrapProvider(edr: EdrProviderLike): EIP1193Provider {
+  const wrapped = {
+    async request(args: { method: string; params?: unknown }) {
+      try {
+        return await edr.request({
+          method: args.method,
+          params: (args.params as unknown[] | undefined) ?? [],
+        });
+      } catch (error) {
+        throw toRpcError(error);
+      }
+    },
+    on: (event: string, listener: (...a: unknown[]) => void) => {
+      edr.on(event, listener);
+      return wrapped;
+    },
+    removeListener: (event: string, listener: (...a: unknown[]) => void) => {
+      edr.removeListener(event, listener);
+      return wrapped;
+    },
+  };
+  return wrapped as unknown as EIP1193Provider;
+}
+
+function toRpcError(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
+  const raw = error as Error & { code?: number; data?: unknown };
+  const data = typeof raw.data === 'string' ? raw.data : (raw.data as { data?: unknown } | undefined)?.data;
+  if (typeof data === 'string' && data.startsWith('0x')) {
+    return Object.assign(new Error(raw.message), { code: 3, data });
+  }
+  if (/revert/i.test(raw.message)) return Object.assign(new Error(raw.message), { code: 3, data: '0x' });
+  return Object.assign(new Error(raw.message), { code: raw.code ?? -32603 });
+}

@@ -1,0 +1,32 @@
+/**
+ * The `common` bag — what every stage needs and nobody should import as a global: a logger, a
+ * clock, and the shutdown signal. Passed down from the one place that wires the engine.
+ */
+import { type Logger, silentLogger } from './logger';
+
+export interface Clock {
+  /** Wall-clock milliseconds since the epoch. */
+  now(): number;
+  /** Monotonic milliseconds with sub-millisecond precision, for latency measurement. */
+  monotonic(): number;
+}
+
+export interface Common {
+  logger: Logger;
+  clock: Clock;
+  /** Aborted when the process is asked to stop; long loops check it. */
+  signal: AbortSignal;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  monotonic: () => performance.now(),
+};
+
+export function createCommon(overrides: Partial<Common> = {}): Common {
+  return {
+    logger: overrides.logger ?? silentLogger(),
+    clock: overrides.clock ?? systemClock,
+    signal: overrides.signal ?? new AbortController().signal,
+  };
+}
