@@ -83,7 +83,11 @@ export interface DeployOptions {
 }
 
 /** Deploys an artifact and returns its address once mined (automine or a mined block). */
-export async function deployArtifact(client: DeployClient, artifact: Artifact, options: DeployOptions): Promise<Hex> {
+export async function deployArtifact(
+  client: DeployClient,
+  artifact: Artifact,
+  options: DeployOptions,
+): Promise<Hex> {
   const bytecode = options.libraries ? linkBytecode(artifact, options.libraries) : artifact.bytecode;
   try {
     const hash = await client.deployContract({
@@ -99,8 +103,12 @@ export async function deployArtifact(client: DeployClient, artifact: Artifact, o
     }
     return receipt.contractAddress;
   } catch (error) {
-    throw new FirebreakError('ERR_DEPLOY_FAILED', `deploying ${artifact.contractName} failed: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new FirebreakError(
+      'ERR_DEPLOY_FAILED',
+      `deploying ${artifact.contractName} failed: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }

@@ -4,7 +4,7 @@
  * Every string that leaves through a logger is redacted (see `redact` in errors.ts), so a URL
  * with a key in its path or a private key pasted into an error cannot reach a log file.
  */
-import { pino, type Logger as PinoLogger } from 'pino';
+import { type Logger as PinoLogger, pino } from 'pino';
 import { redact } from './errors';
 
 export type Logger = PinoLogger;

@@ -6,11 +6,17 @@
  * to the event's block, so replaying the same blocks gives the same findings with the same ids.
  */
 import type { Hex } from 'viem';
-import type { z } from 'zod';
 import type { BlockView } from './view';
 
 export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
-export type FindingKind = 'exploit' | 'manipulation' | 'insolvency' | 'liquidity' | 'governance' | 'anomaly' | 'degraded';
+export type FindingKind =
+  | 'exploit'
+  | 'manipulation'
+  | 'insolvency'
+  | 'liquidity'
+  | 'governance'
+  | 'anomaly'
+  | 'degraded';
 
 export const SEVERITY_RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 
@@ -26,13 +32,18 @@ export interface Subject {
 export interface BlockRef {
   number: bigint;
   hash: Hex;
+  parentHash: Hex;
   timestamp: bigint;
+  baseFeePerGas?: bigint | null;
 }
 
 export interface Finding {
   /** Deterministic: hash of detector, dedupe key and block hash. */
   id: string;
+  /** The detector type, e.g. `oracle-deviation`. */
   detector: string;
+  /** The configured instance that raised it (several instances can share a type). */
+  detectorInstance: string;
   severity: Severity;
   kind: FindingKind;
   subject: Subject;
@@ -46,7 +57,13 @@ export interface Finding {
 }
 
 /** What every stage downstream of the source sees. Later: `reorg` and `finalized`. */
-export type ChainEvent = { type: 'block'; chainId: number; block: BlockRef; receivedAt: number };
+export type ChainEvent = {
+  type: 'block';
+  chainId: number;
+  block: BlockRef;
+  /** Monotonic milliseconds (clock.monotonic) when the source had the block. */
+  receivedAt: number;
+};
 export type BlockEvent = Extract<ChainEvent, { type: 'block' }>;
 
 export interface DetectorState {
@@ -55,14 +72,31 @@ export interface DetectorState {
 }
 
 export interface DetectorContext<P> {
+  /** The configured instance id, stamped on every finding. */
+  instanceId: string;
   params: P;
   view: BlockView;
   state: DetectorState;
 }
 
 export interface DetectorDefinition<P> {
-  id: string;
+  /** The detector type, e.g. `oracle-deviation`. */
+  type: string;
   description: string;
-  params: z.ZodType<P>;
   detect(event: BlockEvent, ctx: DetectorContext<P>): Promise<Finding[]>;
+}
+
+/** A configured detector: a definition bound to its parameters under an instance id. */
+export interface DetectorInstance {
+  id: string;
+  type: string;
+  run(event: BlockEvent, view: BlockView, state: DetectorState): Promise<Finding[]>;
+}
+
+export function instantiate<P>(id: string, definition: DetectorDefinition<P>, params: P): DetectorInstance {
+  return {
+    id,
+    type: definition.type,
+    run: (event, view, state) => definition.detect(event, { instanceId: id, params, view, state }),
+  };
 }

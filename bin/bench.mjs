@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// `npm run bench` runs every benchmark in bench/; `npm run bench -- <name>` runs one.
+// Each bench/<name>.bench.ts exports `run(ctx)` returning metrics; this harness prints a table and
+// writes bench/results/<name>.json with the machine, the date and the command to reproduce it.
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { register } from 'tsx/esm/api';
+
+register();
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const benchDir = join(root, 'bench');
+const available = readdirSync(benchDir)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .map((f) => f.replace(/\.bench\.ts$/, ''))
+  .sort();
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+for (const name of wanted) {
+  if (!available.includes(name)) {
+    console.error(`firebreak bench: no benchmark "${name}" (have: ${available.join(', ')})`);
+    process.exit(2);
+  }
+}
+const names = wanted.length > 0 ? wanted : available;
+mkdirSync(join(benchDir, 'results'), { recursive: true });
+let failed = false;
+for (const name of names) {
+  console.log(`\n== bench ${name} ==`);
+  const mod = await import(pathToFileURL(join(benchDir, `${name}.bench.ts`)).href);
+  const started = performance.now();
+  const metrics = await mod.run({ log: (m) => console.log(`  ${m}`) });
+  const result = {
+    name,
+    command: `npm run bench -- ${name}`,
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
+    seconds: Math.round((performance.now() - started) / 100) / 10,
+    metrics,
+  };
+  writeFileSync(join(benchDir, 'results', `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  const rows = metrics.map((m) => {
+    const ok =
+      m.target === null || m.target === undefined
+        ? ''
+        : (m.better === 'lower' ? m.value <= m.target : m.value >= m.target)
+          ? 'ok'
+          : 'MISSED';
+    if (ok === 'MISSED') failed = true;
+    return [m.id, String(m.value), m.unit, m.target ?? '—', m.better, ok];
+  });
+  const head = ['metric', 'value', 'unit', 'target', 'better', ''];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const fmt = (r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ');
+  console.log(fmt(head));
+  for (const r of rows) console.log(fmt(r));
+  console.log(`  (${result.seconds} s; written to bench/results/${name}.json)`);
+}
+process.exitCode = failed ? 1 : 0;

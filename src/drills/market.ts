@@ -1,0 +1,200 @@
+/**
+ * Drills — building a scenario's market on the embedded chain: tokens, price feeds (the
+ * protocol's and the independent reference ones carrying the true price), real Uniswap v2 pairs
+ * with liquidity, TWAP oracles over them, a real Aave v3 market, a guardian holding
+ * EMERGENCY_ADMIN and RISK_ADMIN, and the scenario's accounts with their balances and supplies.
+ */
+import { type Hex, parseUnits } from 'viem';
+import { readContract, waitForTransactionReceipt, writeContract } from 'viem/actions';
+import { deployArtifact, firebreakArtifact } from '../chain/artifacts';
+import type { EmbeddedChain, FundedAccount } from '../chain/embedded';
+import { erc20Abi, poolAbi } from '../protocols/aave-v3/abi';
+import { type AaveV3Market, deployAaveV3Market } from '../protocols/aave-v3/fixture';
+import { addLiquidity, createPair, deployUniswapV2Factory } from '../protocols/uniswap-v2/fixture';
+import type { Scenario } from './scenario';
+
+export interface DrillToken {
+  symbol: string;
+  address: Hex;
+  decimals: number;
+}
+
+export interface DrillMarket {
+  tokens: Map<string, DrillToken>;
+  /** The market's own feeds, for feed-priced assets. */
+  protocolFeeds: Map<string, Hex>;
+  /** Independent feeds carrying every asset's true price: the detector's reference, the scorer's prices. */
+  referenceFeeds: Map<string, Hex>;
+  twaps: Map<string, Hex>;
+  pools: Map<string, Hex>;
+  aave: AaveV3Market;
+  deployer: FundedAccount;
+  guardian: FundedAccount;
+  /** Scenario accounts by name. */
+  accounts: Map<string, FundedAccount>;
+  /** A fresh user the scorer uses to check that reserves still work after the run. */
+  probe: FundedAccount;
+}
+
+export const PRICE_DECIMALS = 8;
+export const toPrice = (usd: number): bigint => BigInt(Math.round(usd * 10 ** PRICE_DECIMALS));
+export const toUnits = (amount: number, decimals: number): bigint =>
+  parseUnits(amount.toFixed(Math.min(decimals, 12)), decimals);
+
+/** How many funded accounts a scenario needs: deployer, guardian, probe, then one per account. */
+export const accountsNeeded = (scenario: Scenario): number => 3 + scenario.accounts.length;
+
+export async function deployDrillMarket(
+  chain: EmbeddedChain,
+  scenario: Scenario,
+  progress: (message: string) => void = () => {},
+): Promise<DrillMarket> {
+  const { client } = chain;
+  const [deployer, guardian, probe, ...rest] = chain.accounts;
+  if (!deployer || !guardian || !probe || rest.length < scenario.accounts.length) {
+    throw new Error(
+      `the chain has ${chain.accounts.length} accounts; the scenario needs ${accountsNeeded(scenario)}`,
+    );
+  }
+  const account = deployer.account;
+  const send = async (
+    to: Hex,
+    abi: readonly unknown[],
+    functionName: string,
+    args: readonly unknown[],
+    from = deployer,
+  ) => {
+    const hash = await writeContract(client, {
+      address: to,
+      abi: abi as never,
+      functionName: functionName as never,
+      args: args as never,
+      account: from.account,
+      chain: client.chain,
+    });
+    const receipt = await waitForTransactionReceipt(client, { hash, pollingInterval: 1 });
+    if (receipt.status !== 'success')
+      throw new Error(`${functionName} on ${to} reverted during market setup`);
+  };
+
+  progress('tokens and price feeds');
+  const tokenArtifact = firebreakArtifact('DrillToken');
+  const feedArtifact = firebreakArtifact('DrillPriceFeed');
+  const tokens = new Map<string, DrillToken>();
+  const protocolFeeds = new Map<string, Hex>();
+  const referenceFeeds = new Map<string, Hex>();
+  for (const a of scenario.market.assets) {
+    const address = await deployArtifact(client, tokenArtifact, {
+      account,
+      args: [a.symbol, a.symbol, a.decimals],
+    });
+    tokens.set(a.symbol, { symbol: a.symbol, address: address.toLowerCase() as Hex, decimals: a.decimals });
+    referenceFeeds.set(
+      a.symbol,
+      await deployArtifact(client, feedArtifact, {
+        account,
+        args: [PRICE_DECIMALS, `${a.symbol} / USD (reference)`, toPrice(a.priceUsd)],
+      }),
+    );
+    if (a.oracle === 'feed') {
+      protocolFeeds.set(
+        a.symbol,
+        await deployArtifact(client, feedArtifact, {
+          account,
+          args: [PRICE_DECIMALS, `${a.symbol} / USD`, toPrice(a.priceUsd)],
+        }),
+      );
+    }
+  }
+  const token = (symbol: string) => tokens.get(symbol)!;
+  const mint = (symbol: string, to: Hex, amount: bigint) =>
+    send(token(symbol).address, tokenArtifact.abi, 'mint', [to, amount]);
+
+  progress('Uniswap v2 pairs');
+  const pools = new Map<string, Hex>();
+  if (scenario.market.pools.length > 0) {
+    const factory = await deployUniswapV2Factory(client, { account });
+    for (const p of scenario.market.pools) {
+      const [a, b] = p.tokens.map(token) as [DrillToken, DrillToken];
+      const amountA = toUnits(p.reserves[0], a.decimals);
+      const amountB = toUnits(p.reserves[1], b.decimals);
+      await mint(a.symbol, deployer.address, amountA);
+      await mint(b.symbol, deployer.address, amountB);
+      const pair = await createPair(client, { factory, tokenA: a.address, tokenB: b.address, account });
+      await addLiquidity(client, {
+        pair,
+        tokenA: a.address,
+        amountA,
+        tokenB: b.address,
+        amountB,
+        account,
+        to: deployer.address,
+      });
+      pools.set(p.id, pair.toLowerCase() as Hex);
+    }
+  }
+
+  progress('TWAP oracles');
+  const twaps = new Map<string, Hex>();
+  const twapArtifact = firebreakArtifact('UniswapV2TwapOracle');
+  for (const a of scenario.market.assets) {
+    if (typeof a.oracle !== 'object') continue;
+    const { twap } = a.oracle;
+    const pool = scenario.market.pools.find((p) => p.id === twap.pool)!;
+    const quote = pool.tokens.find((t) => t !== a.symbol)!;
+    const oracle = await deployArtifact(client, twapArtifact, {
+      account,
+      args: [
+        pools.get(pool.id)!,
+        token(a.symbol).address,
+        protocolFeeds.get(quote)!,
+        BigInt(twap.periodSeconds),
+      ],
+    });
+    twaps.set(a.symbol, oracle.toLowerCase() as Hex);
+  }
+
+  progress('Aave v3 market');
+  const aave = await deployAaveV3Market(client, {
+    account,
+    guardian: guardian.address,
+    assets: scenario.market.assets.map((a) => ({
+      symbol: a.symbol,
+      asset: token(a.symbol).address,
+      decimals: a.decimals,
+      priceSource: (a.oracle === 'feed' ? protocolFeeds.get(a.symbol) : twaps.get(a.symbol))!,
+      ltvBps: a.ltvBps,
+      liquidationThresholdBps: a.liquidationThresholdBps,
+      liquidationBonusBps: a.liquidationBonusBps,
+      reserveFactorBps: a.reserveFactorBps,
+      borrowingEnabled: a.borrowingEnabled,
+      supplyCap: 0n,
+      borrowCap: 0n,
+    })),
+  });
+
+  progress('accounts and supplied liquidity');
+  const accounts = new Map<string, FundedAccount>();
+  for (const [i, spec] of scenario.accounts.entries()) {
+    const funded = rest[i]!;
+    accounts.set(spec.name, funded);
+    for (const [symbol, amount] of Object.entries(spec.holds))
+      await mint(symbol, funded.address, toUnits(amount, token(symbol).decimals));
+    for (const [symbol, amount] of Object.entries(spec.supplies)) {
+      const units = toUnits(amount, token(symbol).decimals);
+      await mint(symbol, funded.address, units);
+      await send(token(symbol).address, erc20Abi, 'approve', [aave.pool, units], funded);
+      await send(aave.pool, poolAbi, 'supply', [token(symbol).address, units, funded.address, 0], funded);
+    }
+  }
+  // Sanity: every reserve is live before the drill starts.
+  for (const t of tokens.values()) {
+    await readContract(client, {
+      address: aave.pool,
+      abi: poolAbi,
+      functionName: 'getReserveData',
+      args: [t.address],
+    });
+  }
+  return { tokens, protocolFeeds, referenceFeeds, twaps, pools, aave, deployer, guardian, accounts, probe };
+}

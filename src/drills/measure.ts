@@ -1,0 +1,129 @@
+/**
+ * Drills — measuring a run's outcome on-chain at reference (true) prices: every tracked account's
+ * collateral and debt, the protocol's bad debt, assets that left the reserves with no debt behind
+ * them, and each account's wallet, from which attacker profit is computed.
+ */
+import type { Hex } from 'viem';
+import { readContract } from 'viem/actions';
+import type { EmbeddedChain } from '../chain/embedded';
+import { aTokenAbi, erc20Abi, variableDebtTokenAbi } from '../protocols/aave-v3/abi';
+import { readFeed } from '../protocols/chainlink/feed';
+import type { DrillMarket } from './market';
+
+/** Whole-token amounts by symbol (floats: the scorer's view, never used to send anything). */
+export type Amounts = Record<string, number>;
+
+export interface AccountSnapshot {
+  supplied: Amounts;
+  debt: Amounts;
+  wallet: Amounts;
+}
+
+export interface MarketSnapshot {
+  /** True USD prices by symbol, from the reference feeds. */
+  prices: Record<string, number>;
+  accounts: Record<string, AccountSnapshot>;
+  /** Per reserve: cash + debt − suppliers' claims, in tokens (falls when assets leave with no debt behind them). */
+  reserveBacking: Amounts;
+}
+
+const toFloat = (units: bigint, decimals: number) => Number(units) / 10 ** decimals;
+
+export async function snapshotMarket(chain: EmbeddedChain, market: DrillMarket): Promise<MarketSnapshot> {
+  const { client } = chain;
+  const prices: Record<string, number> = {};
+  await Promise.all(
+    [...market.referenceFeeds].map(async ([symbol, feed]) => {
+      const answer = await readFeed(client, feed);
+      prices[symbol] = toFloat(answer.answer, answer.decimals);
+    }),
+  );
+  const read = (
+    address: Hex,
+    abi: typeof erc20Abi | typeof aTokenAbi | typeof variableDebtTokenAbi,
+    functionName: 'balanceOf' | 'totalSupply',
+    args: readonly Hex[] = [],
+  ) =>
+    readContract(client, {
+      address,
+      abi: abi as typeof erc20Abi,
+      functionName: functionName as 'balanceOf',
+      args: args as [Hex],
+    }) as Promise<bigint>;
+
+  const accounts: Record<string, AccountSnapshot> = {};
+  const tracked = [...market.accounts.entries(), ['probe', market.probe] as const];
+  await Promise.all(
+    tracked.map(async ([name, who]) => {
+      const snapshot: AccountSnapshot = { supplied: {}, debt: {}, wallet: {} };
+      await Promise.all(
+        [...market.tokens.values()].map(async (t) => {
+          const reserve = market.aave.reserves[t.symbol]!;
+          const [supplied, debt, wallet] = await Promise.all([
+            read(reserve.aToken, aTokenAbi, 'balanceOf', [who.address]),
+            read(reserve.variableDebtToken, variableDebtTokenAbi, 'balanceOf', [who.address]),
+            read(t.address, erc20Abi, 'balanceOf', [who.address]),
+          ]);
+          snapshot.supplied[t.symbol] = toFloat(supplied, t.decimals);
+          snapshot.debt[t.symbol] = toFloat(debt, t.decimals);
+          snapshot.wallet[t.symbol] = toFloat(wallet, t.decimals);
+        }),
+      );
+      accounts[name] = snapshot;
+    }),
+  );
+
+  const reserveBacking: Amounts = {};
+  await Promise.all(
+    [...market.tokens.values()].map(async (t) => {
+      const reserve = market.aave.reserves[t.symbol]!;
+      const [cash, debt, claims] = await Promise.all([
+        read(t.address, erc20Abi, 'balanceOf', [reserve.aToken]),
+        read(reserve.variableDebtToken, variableDebtTokenAbi, 'totalSupply'),
+        read(reserve.aToken, aTokenAbi, 'totalSupply'),
+      ]);
+      reserveBacking[t.symbol] = toFloat(cash + debt - claims, t.decimals);
+    }),
+  );
+  return { prices, accounts, reserveBacking };
+}
+
+export interface Outcome {
+  /** Σ over accounts of debt not covered by collateral, at true prices. */
+  badDebtUsd: number;
+  /** Assets that left the reserves with no debt recorded against them. */
+  assetsTakenUsd: number;
+  lossUsd: number;
+  attackerProfitUsd: number;
+}
+
+const value = (amounts: Amounts, prices: Record<string, number>) =>
+  Object.entries(amounts).reduce((sum, [symbol, n]) => sum + n * (prices[symbol] ?? 0), 0);
+
+/** Scores a run from its snapshots before and after, valuing both at the final true prices. */
+export function outcome(
+  before: MarketSnapshot,
+  after: MarketSnapshot,
+  attackers: readonly string[],
+): Outcome {
+  const prices = after.prices;
+  let badDebtUsd = 0;
+  for (const a of Object.values(after.accounts))
+    badDebtUsd += Math.max(0, value(a.debt, prices) - value(a.supplied, prices));
+  let assetsTakenUsd = 0;
+  for (const [symbol, end] of Object.entries(after.reserveBacking)) {
+    const taken = ((before.reserveBacking[symbol] ?? 0) - end) * (prices[symbol] ?? 0);
+    // Interest accrual moves backing by dust; count only what is worth more than a dollar.
+    if (taken > 1) assetsTakenUsd += taken;
+  }
+  let attackerProfitUsd = 0;
+  for (const name of attackers) {
+    const b = before.accounts[name];
+    const a = after.accounts[name];
+    if (!a || !b) continue;
+    const worth = (s: AccountSnapshot) =>
+      value(s.wallet, prices) + Math.max(0, value(s.supplied, prices) - value(s.debt, prices));
+    attackerProfitUsd += worth(a) - worth(b);
+  }
+  return { badDebtUsd, assetsTakenUsd, lossUsd: badDebtUsd + assetsTakenUsd, attackerProfitUsd };
+}

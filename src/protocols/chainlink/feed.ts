@@ -1,0 +1,46 @@
+/**
+ * Protocols / Chainlink — reading Chainlink-compatible price feeds (`AggregatorV3Interface`).
+ * Readers only: this module decides nothing.
+ */
+import type { Client, Hex } from 'viem';
+import { readContract } from 'viem/actions';
+
+export const aggregatorV3Abi = [
+  { type: 'function', name: 'decimals', stateMutability: 'view', inputs: [], outputs: [{ type: 'uint8' }] },
+  {
+    type: 'function',
+    name: 'latestRoundData',
+    stateMutability: 'view',
+    inputs: [],
+    outputs: [
+      { name: 'roundId', type: 'uint80' },
+      { name: 'answer', type: 'int256' },
+      { name: 'startedAt', type: 'uint256' },
+      { name: 'updatedAt', type: 'uint256' },
+      { name: 'answeredInRound', type: 'uint80' },
+    ],
+  },
+] as const;
+
+export interface FeedAnswer {
+  answer: bigint;
+  decimals: number;
+  updatedAt: bigint;
+  roundId: bigint;
+}
+
+/** Reads a feed's latest answer at a block (latest when omitted). */
+export async function readFeed(client: Client, feed: Hex, blockNumber?: bigint): Promise<FeedAnswer> {
+  const at = blockNumber === undefined ? {} : { blockNumber };
+  const [decimals, round] = await Promise.all([
+    readContract(client, { address: feed, abi: aggregatorV3Abi, functionName: 'decimals', ...at }),
+    readContract(client, { address: feed, abi: aggregatorV3Abi, functionName: 'latestRoundData', ...at }),
+  ]);
+  return { answer: round[1], decimals, updatedAt: round[3], roundId: round[0] };
+}
+
+/** Scales an answer to `decimals` (e.g. to Aave's 8-decimal base currency). */
+export function scaleAnswer(answer: bigint, from: number, to: number): bigint {
+  if (from === to) return answer;
+  return from > to ? answer / 10n ** BigInt(from - to) : answer * 10n ** BigInt(to - from);
+}

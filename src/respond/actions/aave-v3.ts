@@ -1,0 +1,80 @@
+/**
+ * Respond / actions — Aave v3 action plans.
+ *
+ * `aave-v3.contain-collateral` freezes a reserve and sets its LTV to 0. Why this and not a pause:
+ * a frozen reserve takes no new supply or borrow, and LTV 0 removes the asset's borrowing power
+ * even for collateral an attacker deposited before the freeze, yet repayments, withdrawals and
+ * liquidations keep working, so honest users can leave and unhealthy positions can still be
+ * cleared. A reserve pause (`aave-v3.pause-reserve`) stops those too; it stays available for an
+ * exploit in the asset's own logic. Neither halts the other markets.
+ */
+import type { Client, Hex } from 'viem';
+import { freezeReserve, pauseReserve, setLtvZero } from '../../protocols/aave-v3/actions';
+import type { AaveMarketAddresses } from '../../protocols/aave-v3/market';
+import { readReserveConfiguration } from '../../protocols/aave-v3/reader';
+import type { PlanBuilder } from '../responder';
+import type { ActionPlan, EffectCheck, PlannedCall } from '../types';
+
+export interface AavePlanBuilderOptions {
+  clientFor(chainId: number): Client | undefined;
+  marketsByAddress: ReadonlyMap<Hex, AaveMarketAddresses>;
+}
+
+export function createAavePlanBuilder(options: AavePlanBuilderOptions): PlanBuilder {
+  return async (decision, id, event) => {
+    const { subject } = decision.result.finding;
+    const client = options.clientFor(subject.chainId);
+    const market = subject.market
+      ? options.marketsByAddress.get(subject.market.toLowerCase() as Hex)
+      : undefined;
+    const asset = subject.asset;
+    if (!client || !market || !asset) {
+      throw new Error(
+        `${decision.step.action} needs a finding about an asset of a configured Aave v3 market`,
+      );
+    }
+    const config = await readReserveConfiguration(client, market.pool, asset, event.block.number);
+    const readConfig = () => readReserveConfiguration(client, market.pool, asset);
+    const calls: PlannedCall[] = [];
+    const effects: EffectCheck[] = [];
+    let blastRadius: string;
+
+    switch (decision.step.action) {
+      case 'aave-v3.contain-collateral': {
+        if (!config.isFrozen) calls.push(freezeReserve(market, asset));
+        if (config.ltvBps > 0) calls.push(setLtvZero(market, asset, config));
+        effects.push(
+          { description: 'reserve frozen', read: async () => (await readConfig()).isFrozen, expected: true },
+          { description: 'LTV is 0', read: async () => (await readConfig()).ltvBps, expected: 0 },
+        );
+        blastRadius = `asset ${asset}: no new supply or borrow, no borrowing power as collateral; repay, withdraw and liquidation unaffected; other reserves unaffected`;
+        break;
+      }
+      case 'aave-v3.pause-reserve': {
+        if (!config.isPaused) calls.push(pauseReserve(market, asset));
+        effects.push({
+          description: 'reserve paused',
+          read: async () => (await readConfig()).isPaused,
+          expected: true,
+        });
+        blastRadius = `asset ${asset}: every operation on the reserve stops, including repay and liquidation; other reserves unaffected`;
+        break;
+      }
+      default:
+        throw new Error(`unknown action ${decision.step.action satisfies never}`);
+    }
+    if (calls.length === 0) return null;
+    const plan: ActionPlan = {
+      id,
+      action: decision.step.action,
+      chainId: subject.chainId,
+      incidentId: decision.result.incident.id,
+      playbookId: decision.playbook.id,
+      riskReducing: true,
+      calls,
+      effects,
+      blastRadius,
+    };
+    return plan;
+  };
+}

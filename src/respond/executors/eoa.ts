@@ -1,0 +1,165 @@
+/**
+ * Respond / executors — `eoa`: a guardian key that signs and sends containing transactions itself.
+ *
+ * For each plan: simulate every call against the latest state (a revert is refused with its decoded
+ * reason, before anything is signed), sign locally, send with an urgent tip so the transactions
+ * beat an attacker's next ones to the block, then wait for the receipts and verify the planned
+ * effect by reading state back. The key never leaves this closure: it is not logged, stored or
+ * returned.
+ */
+import { type Client, encodeFunctionData, type Hex, parseGwei, type TransactionReceipt } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import {
+  estimateContractGas,
+  getTransactionCount,
+  sendRawTransaction,
+  waitForTransactionReceipt,
+} from 'viem/actions';
+import type { Common } from '../../common/common';
+import { describeError, FirebreakError } from '../../common/errors';
+import type { ActionPlan } from '../types';
+
+export interface EoaExecutorOptions {
+  id: string;
+  client: Client;
+  chainId: number;
+  privateKey: Hex;
+  priorityFeeGwei: number;
+  maxFeeGwei: number;
+  dryRun: boolean;
+  common: Common;
+}
+
+export interface SendContext {
+  /** Base fee of the block being responded to, to price the next one. */
+  baseFeePerGas: bigint | null;
+}
+
+export interface SentAction {
+  txHashes: Hex[];
+  /** Monotonic milliseconds (clock.monotonic) right after the last broadcast. */
+  sentAt: number;
+  /** Resolves when every transaction is mined; rejects if one reverts or is dropped. */
+  receipts: Promise<TransactionReceipt[]>;
+}
+
+export interface Executor {
+  id: string;
+  type: 'eoa';
+  address: Hex;
+  dryRun: boolean;
+  /** Simulates every call; throws ERR_SIMULATION_FAILED with the decoded reason if one would revert. Returns gas per call. */
+  simulate(plan: ActionPlan): Promise<bigint[]>;
+  /** Signs and broadcasts the plan's calls (after `simulate`). */
+  send(plan: ActionPlan, gas: bigint[], ctx: SendContext): Promise<SentAction>;
+}
+
+export function createEoaExecutor(options: EoaExecutorOptions): Executor {
+  const account = privateKeyToAccount(options.privateKey);
+  const { client } = options;
+  let nextNonce: number | undefined;
+  const tip = parseGwei(String(options.priorityFeeGwei));
+  const feeCap = parseGwei(String(options.maxFeeGwei));
+
+  const nonce = async (): Promise<number> => {
+    if (nextNonce === undefined)
+      nextNonce = await getTransactionCount(client, { address: account.address, blockTag: 'pending' });
+    return nextNonce++;
+  };
+
+  return {
+    id: options.id,
+    type: 'eoa',
+    address: account.address,
+    dryRun: options.dryRun,
+    async simulate(plan) {
+      return Promise.all(
+        plan.calls.map(async (call) => {
+          try {
+            const gas = await estimateContractGas(client, {
+              address: call.to,
+              abi: call.abi,
+              functionName: call.functionName,
+              args: call.args as unknown[],
+              account,
+              blockTag: 'latest',
+            });
+            return (gas * 13n) / 10n + 10_000n;
+          } catch (error) {
+            throw new FirebreakError(
+              'ERR_SIMULATION_FAILED',
+              `simulation of "${call.description}" reverted: ${firstLine(error)}`,
+              {
+                cause: error,
+                details: { action: plan.action, call: call.description },
+              },
+            );
+          }
+        }),
+      );
+    },
+    async send(plan, gas, ctx) {
+      const baseFee = ctx.baseFeePerGas ?? parseGwei('1');
+      // Enough for the base fee to double and still pay the full tip; never above the configured cap.
+      let maxFeePerGas = baseFee * 2n + tip;
+      if (maxFeePerGas > feeCap) maxFeePerGas = feeCap;
+      const maxPriorityFeePerGas = tip < maxFeePerGas ? tip : maxFeePerGas;
+      const txHashes: Hex[] = [];
+      for (const [i, call] of plan.calls.entries()) {
+        const serialized = await account.signTransaction({
+          chainId: options.chainId,
+          type: 'eip1559',
+          to: call.to,
+          data: encodeFunctionData({
+            abi: call.abi,
+            functionName: call.functionName,
+            args: call.args as unknown[],
+          }),
+          nonce: await nonce(),
+          gas: gas[i] ?? 1_000_000n,
+          maxFeePerGas,
+          maxPriorityFeePerGas,
+        });
+        try {
+          txHashes.push(await sendRawTransaction(client, { serializedTransaction: serialized }));
+        } catch (error) {
+          nextNonce = undefined; // re-read from the node next time: the nonce may not have been used
+          throw new FirebreakError(
+            'ERR_TX_FAILED',
+            `sending "${call.description}" failed: ${firstLine(error)}`,
+            {
+              cause: error,
+              retryable: true,
+            },
+          );
+        }
+      }
+      const sentAt = options.common.clock.monotonic();
+      const receipts = Promise.all(
+        txHashes.map(async (hash) => {
+          const receipt = await waitForTransactionReceipt(client, {
+            hash,
+            pollingInterval: 5,
+            timeout: 600_000,
+          });
+          if (receipt.status !== 'success') {
+            throw new FirebreakError(
+              'ERR_TX_FAILED',
+              `transaction ${hash} reverted on-chain (block ${receipt.blockNumber})`,
+            );
+          }
+          return receipt;
+        }),
+      );
+      receipts.catch(() => undefined); // the caller handles it; never an unhandled rejection
+      return { txHashes, sentAt, receipts };
+    },
+  };
+}
+
+function firstLine(error: unknown): string {
+  const text = describeError(error);
+  const reason =
+    /reverted with the following reason:\s*\n?(.*)/.exec(text)?.[1] ?? /Error: (.*)/.exec(text)?.[1];
+  return (reason ?? text.split('\n')[0] ?? text).trim();
+}

@@ -1,0 +1,289 @@
+/**
+ * Respond — the responder: ingested findings → playbook decisions → action plans → guardrails →
+ * executor (simulate, send) → receipts → effect verification, every step on the incident timeline.
+ *
+ * Exactly once: an action's id is deterministic (incident, playbook, step, target) and its record
+ * is written before anything is sent; a plan whose record exists is not sent again.
+ */
+import { keccak256, toHex } from 'viem';
+import { maxBig } from '../common/bigint';
+import type { Common } from '../common/common';
+import { describeError } from '../common/errors';
+import type { PlaybookConfig } from '../config/schema';
+import type { BlockEvent } from '../detectors/types';
+import type { IncidentManager, IngestResult } from '../incidents/manager';
+import type { Executor } from './executors/eoa';
+import { checkGuardrails, type GuardrailSettings } from './guardrails';
+import { type Cooldowns, createCooldowns, type Decision, decide } from './playbooks';
+import type { ActionPlan, ActionRecord, ActionStatus } from './types';
+
+export interface ActionRepository {
+  getAction(id: string): Promise<ActionRecord | undefined>;
+  upsertAction(record: ActionRecord): Promise<void>;
+}
+
+/** Builds the plan for a decision, or returns null when there is nothing left to do. */
+export type PlanBuilder = (
+  decision: Decision,
+  actionId: string,
+  event: BlockEvent,
+) => Promise<ActionPlan | null>;
+
+export interface ResponderHooks {
+  /** Called right after a plan's transactions are broadcast (the latency the loop bench measures). */
+  onSent?(info: { plan: ActionPlan; txHashes: readonly string[]; event: BlockEvent; sentAt: number }): void;
+  onVerified?(info: { plan: ActionPlan; ok: boolean; minedBlock: bigint | null }): void;
+}
+
+export interface ResponderOptions {
+  playbooks: readonly PlaybookConfig[];
+  executors: ReadonlyMap<string, Executor>;
+  incidents: IncidentManager;
+  actions: ActionRepository;
+  buildPlan: PlanBuilder;
+  guardrails: GuardrailSettings;
+  common: Common;
+  hooks?: ResponderHooks;
+}
+
+export interface Responder {
+  respond(results: readonly IngestResult[], event: BlockEvent): Promise<void>;
+  /** Resolves when every action sent so far has been mined and verified (or failed). */
+  settled(): Promise<void>;
+}
+
+export function actionId(decision: Decision): string {
+  const { playbook, stepIndex, step, result } = decision;
+  const target = `${result.finding.subject.chainId}:${result.finding.subject.market ?? '-'}:${result.finding.subject.asset ?? '-'}`;
+  return keccak256(
+    toHex(`action|${result.incident.id}|${playbook.id}|${stepIndex}|${step.action}|${target}`),
+  ).slice(0, 34);
+}
+
+export function createResponder(options: ResponderOptions): Responder {
+  const { incidents, common } = options;
+  const cooldowns: Cooldowns = createCooldowns();
+  const inFlight = new Set<Promise<void>>();
+
+  const save = async (plan: ActionPlan, status: ActionStatus, patch: Partial<ActionRecord> = {}) => {
+    const existing = await options.actions.getAction(plan.id);
+    const now = common.clock.now();
+    await options.actions.upsertAction({
+      id: plan.id,
+      incidentId: plan.incidentId,
+      playbookId: plan.playbookId,
+      action: plan.action,
+      chainId: plan.chainId,
+      status,
+      txHashes: existing?.txHashes ?? [],
+      sentBlock: existing?.sentBlock ?? null,
+      minedBlock: existing?.minedBlock ?? null,
+      reason: existing?.reason ?? null,
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+      ...patch,
+    });
+  };
+
+  const execute = async (decision: Decision, event: BlockEvent) => {
+    const incidentId = decision.result.incident.id;
+    const block = event.block.number;
+    const id = actionId(decision);
+    const previous = await options.actions.getAction(id);
+    if (previous && previous.status !== 'failed' && previous.status !== 'refused') return; // exactly once
+
+    await incidents.record(
+      incidentId,
+      'decision',
+      `playbook ${decision.playbook.id}: ${decision.step.action} (${decision.step.autonomy}) via ${decision.step.executor}`,
+      {
+        playbook: decision.playbook.id,
+        step: decision.stepIndex,
+        action: decision.step.action,
+        autonomy: decision.step.autonomy,
+      },
+      block,
+    );
+    if (decision.step.autonomy === 'notify') return;
+
+    let plan: ActionPlan | null;
+    try {
+      plan = await options.buildPlan(decision, id, event);
+    } catch (error) {
+      await incidents.record(
+        incidentId,
+        'action-refused',
+        `could not plan ${decision.step.action}: ${describeError(error)}`,
+        {},
+        block,
+      );
+      return;
+    }
+    if (!plan) {
+      await incidents.record(
+        incidentId,
+        'decision',
+        `${decision.step.action}: already in effect, nothing to send`,
+        {},
+        block,
+      );
+      return;
+    }
+    const verdict = checkGuardrails(plan, decision, options.guardrails);
+    if (!verdict.ok) {
+      await save(plan, 'refused', { reason: verdict.reason });
+      await incidents.record(
+        incidentId,
+        'action-refused',
+        `${plan.action} refused: ${verdict.reason}`,
+        { actionId: plan.id },
+        block,
+      );
+      return;
+    }
+    const executor = options.executors.get(decision.step.executor);
+    if (!executor) {
+      await incidents.record(
+        incidentId,
+        'action-refused',
+        `executor ${decision.step.executor} is not available`,
+        {},
+        block,
+      );
+      return;
+    }
+
+    await save(plan, 'planned');
+    let gas: bigint[];
+    try {
+      gas = await executor.simulate(plan);
+    } catch (error) {
+      await save(plan, 'refused', { reason: describeError(error) });
+      await incidents.record(
+        incidentId,
+        'action-refused',
+        describeError(error),
+        { actionId: plan.id },
+        block,
+      );
+      return;
+    }
+    await incidents.record(
+      incidentId,
+      'simulated',
+      `simulated ${plan.calls.map((c) => c.description).join(' + ')}: no revert`,
+      { actionId: plan.id, gas: gas.map(String), blastRadius: plan.blastRadius },
+      block,
+    );
+    if (executor.dryRun) {
+      await incidents.record(
+        incidentId,
+        'decision',
+        `dry run: ${plan.action} not sent`,
+        { actionId: plan.id },
+        block,
+      );
+      return;
+    }
+
+    let sent: Awaited<ReturnType<Executor['send']>>;
+    try {
+      sent = await executor.send(plan, gas, { baseFeePerGas: event.block.baseFeePerGas ?? null });
+    } catch (error) {
+      await save(plan, 'failed', { reason: describeError(error) });
+      await incidents.record(
+        incidentId,
+        'action-refused',
+        describeError(error),
+        { actionId: plan.id },
+        block,
+      );
+      return;
+    }
+    options.hooks?.onSent?.({ plan, txHashes: sent.txHashes, event, sentAt: sent.sentAt });
+    await save(plan, 'sent', { txHashes: sent.txHashes, sentBlock: block });
+    await incidents.record(
+      incidentId,
+      'tx-sent',
+      `sent ${plan.calls.length} tx from ${executor.id} (${executor.address}): ${plan.calls.map((c) => c.description).join(', ')}`,
+      { actionId: plan.id, txHashes: sent.txHashes },
+      block,
+    );
+
+    const finish = confirm(plan, sent, incidentId);
+    inFlight.add(finish);
+    void finish.finally(() => inFlight.delete(finish));
+  };
+
+  const confirm = async (
+    plan: ActionPlan,
+    sent: Awaited<ReturnType<Executor['send']>>,
+    incidentId: string,
+  ) => {
+    let minedBlock: bigint | null = null;
+    try {
+      const receipts = await sent.receipts;
+      minedBlock = maxBig(receipts.map((r) => r.blockNumber));
+      await save(plan, 'mined', { minedBlock });
+      await incidents.record(
+        incidentId,
+        'tx-mined',
+        `mined in block ${minedBlock}: ${receipts.map((r) => `${r.transactionHash.slice(0, 10)}… (index ${r.transactionIndex})`).join(', ')}`,
+        {
+          actionId: plan.id,
+          blocks: receipts.map((r) => r.blockNumber.toString()),
+          indexes: receipts.map((r) => r.transactionIndex),
+        },
+        minedBlock,
+      );
+      const failures: string[] = [];
+      for (const check of plan.effects) {
+        const actual = await check.read();
+        if (actual !== check.expected)
+          failures.push(`${check.description}: expected ${String(check.expected)}, read ${String(actual)}`);
+      }
+      if (failures.length > 0) {
+        await save(plan, 'failed', { reason: failures.join('; ') });
+        await incidents.record(
+          incidentId,
+          'effect-failed',
+          `effect NOT verified: ${failures.join('; ')}`,
+          { actionId: plan.id },
+          minedBlock,
+        );
+        options.hooks?.onVerified?.({ plan, ok: false, minedBlock });
+        return;
+      }
+      await save(plan, 'verified');
+      await incidents.record(
+        incidentId,
+        'effect-verified',
+        `effect verified: ${plan.effects.map((e) => e.description).join('; ')}`,
+        { actionId: plan.id },
+        minedBlock,
+      );
+      await incidents.setStatus(incidentId, 'contained', `${plan.action} landed and verified`, minedBlock);
+      options.hooks?.onVerified?.({ plan, ok: true, minedBlock });
+    } catch (error) {
+      await save(plan, 'failed', { reason: describeError(error) });
+      await incidents.record(
+        incidentId,
+        'effect-failed',
+        `action failed after sending: ${describeError(error)}`,
+        { actionId: plan.id },
+        minedBlock,
+      );
+      options.hooks?.onVerified?.({ plan, ok: false, minedBlock });
+    }
+  };
+
+  return {
+    async respond(results, event) {
+      const decisions = decide(options.playbooks, results, cooldowns);
+      for (const decision of decisions) await execute(decision, event);
+    },
+    async settled() {
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
+    },
+  };
+}

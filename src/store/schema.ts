@@ -1,0 +1,102 @@
+/**
+ * Store — the database schema as Kysely sees it: one interface per table, one row per record of
+ * the detect, incidents and respond stages (findings, incidents, timeline events, action records)
+ * plus the detectors' remembered state. The tables themselves are created by `migrations.ts`.
+ *
+ * Column conventions, the same on PGlite and PostgreSQL:
+ * - block numbers and millisecond times are `int8`, read back as `bigint` (the driver must parse
+ *   int8 as bigint: `openStore` configures PGlite so; node-postgres needs `types.setTypeParser(20,
+ *   BigInt)`). Times convert to `number` at the edge of the store, block numbers stay `bigint`.
+ * - wei amounts outside evidence (a block's base fee) are `numeric`: any uint256 fits.
+ * - evidence, timeline data, tx hashes and detector state are `jsonb`, written as a JSON string
+ *   (so no driver turns a JS array into a Postgres array) and read back parsed.
+ * - a subject is spread over columns (`chain_id`, `protocol`, `market`, `asset`, `account`) so
+ *   that it can be filtered and indexed.
+ */
+import type { ColumnType, Generated } from 'kysely';
+import type { Hex } from 'viem';
+import type { FindingKind, Severity } from '../detectors/types';
+import type { IncidentStatus, TimelineEventType } from '../incidents/types';
+import type { ActionStatus } from '../respond/types';
+
+/** A `jsonb` column: read as `T`, written as a JSON string. */
+export type Json<T> = ColumnType<T, string, string>;
+
+/** The columns that hold a `Subject`. */
+export interface SubjectColumns {
+  chain_id: number;
+  protocol: string | null;
+  market: Hex | null;
+  asset: Hex | null;
+  account: Hex | null;
+}
+
+export interface FindingsTable extends SubjectColumns {
+  id: string;
+  /** The incident the finding was filed under, when there is one. */
+  incident_id: string | null;
+  detector: string;
+  detector_instance: string;
+  severity: Severity;
+  kind: FindingKind;
+  dedupe_key: string;
+  confidence: number;
+  title: string;
+  evidence: Json<Record<string, string | number | boolean>>;
+  block_number: bigint;
+  block_hash: Hex;
+  block_parent_hash: Hex;
+  block_timestamp: bigint;
+  /** Wei, `numeric`: read as a decimal string, written as a bigint. */
+  block_base_fee: ColumnType<string | null, bigint | null, bigint | null>;
+}
+
+export interface IncidentsTable extends SubjectColumns {
+  id: string;
+  title: string;
+  status: IncidentStatus;
+  severity: Severity;
+  opened_at_ms: bigint;
+  opened_block: bigint;
+  updated_at_ms: bigint;
+}
+
+export interface TimelineEventsTable {
+  /** Append order; the timeline is read back in it. */
+  seq: Generated<bigint>;
+  incident_id: string;
+  at_ms: bigint;
+  block_number: bigint | null;
+  type: TimelineEventType;
+  summary: string;
+  data: Json<Record<string, unknown>>;
+}
+
+export interface ActionsTable {
+  id: string;
+  incident_id: string;
+  playbook_id: string;
+  action: string;
+  chain_id: number;
+  status: ActionStatus;
+  tx_hashes: Json<Hex[]>;
+  sent_block: bigint | null;
+  mined_block: bigint | null;
+  reason: string | null;
+  created_at_ms: bigint;
+  updated_at_ms: bigint;
+}
+
+export interface DetectorStateTable {
+  detector_id: string;
+  key: string;
+  value: Json<unknown>;
+}
+
+export interface Database {
+  findings: FindingsTable;
+  incidents: IncidentsTable;
+  timeline_events: TimelineEventsTable;
+  actions: ActionsTable;
+  detector_state: DetectorStateTable;
+}
