@@ -91,6 +91,7 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
     [Symbol.asyncIterator]: () => blocks(),
     stop() {
       stopController.abort();
+      common.signal.removeEventListener('abort', onAbort);
       if (options.subscribeVia) {
         const provider = options.subscribeVia;
         provider.removeListener('message' as never, onMessage as never);

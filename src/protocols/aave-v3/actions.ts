@@ -17,7 +17,7 @@ import {
   type Hex,
 } from 'viem';
 import { erc20Abi, poolAbi, poolConfiguratorAbi } from './abi';
-import type { AaveV3Market, ReserveConfiguration } from './types';
+import type { AaveV3Market, AaveV3Reserve, ReserveConfiguration } from './types';
 
 type Writable = 'nonpayable' | 'payable';
 
@@ -34,8 +34,9 @@ export interface ContractCall<
 }
 
 /** What the builders need to know about a market: the proxies, and reserves for readable descriptions. */
-export type MarketRef = Pick<AaveV3Market, 'pool' | 'poolConfigurator'> &
-  Partial<Pick<AaveV3Market, 'reserves'>>;
+export type MarketRef = Pick<AaveV3Market, 'pool' | 'poolConfigurator'> & {
+  reserves?: Record<string, Pick<AaveV3Reserve, 'symbol' | 'asset'>>;
+};
 
 /** Aave's variable interest rate mode (1 is stable, disabled on the fixture's reserves). */
 export const VARIABLE_RATE_MODE = 2n;

@@ -34,6 +34,9 @@ export function createAavePlanBuilder(options: AavePlanBuilderOptions): PlanBuil
       );
     }
     const config = await readReserveConfiguration(client, market.pool, asset, event.block.number);
+    const symbol = decision.result.finding.evidence.symbol;
+    // Descriptions name the asset by symbol where the finding knows it.
+    const ref = typeof symbol === 'string' ? { ...market, reserves: { [symbol]: { symbol, asset } } } : market;
     const readConfig = () => readReserveConfiguration(client, market.pool, asset);
     const calls: PlannedCall[] = [];
     const effects: EffectCheck[] = [];
@@ -41,23 +44,23 @@ export function createAavePlanBuilder(options: AavePlanBuilderOptions): PlanBuil
 
     switch (decision.step.action) {
       case 'aave-v3.contain-collateral': {
-        if (!config.isFrozen) calls.push(freezeReserve(market, asset));
-        if (config.ltvBps > 0) calls.push(setLtvZero(market, asset, config));
+        if (!config.isFrozen) calls.push(freezeReserve(ref, asset));
+        if (config.ltvBps > 0) calls.push(setLtvZero(ref, asset, config));
         effects.push(
           { description: 'reserve frozen', read: async () => (await readConfig()).isFrozen, expected: true },
           { description: 'LTV is 0', read: async () => (await readConfig()).ltvBps, expected: 0 },
         );
-        blastRadius = `asset ${asset}: no new supply or borrow, no borrowing power as collateral; repay, withdraw and liquidation unaffected; other reserves unaffected`;
+        blastRadius = `${typeof symbol === 'string' ? symbol : asset}: no new supply or borrow, no borrowing power as collateral; repay, withdraw and liquidation unaffected; other reserves unaffected`;
         break;
       }
       case 'aave-v3.pause-reserve': {
-        if (!config.isPaused) calls.push(pauseReserve(market, asset));
+        if (!config.isPaused) calls.push(pauseReserve(ref, asset));
         effects.push({
           description: 'reserve paused',
           read: async () => (await readConfig()).isPaused,
           expected: true,
         });
-        blastRadius = `asset ${asset}: every operation on the reserve stops, including repay and liquidation; other reserves unaffected`;
+        blastRadius = `${typeof symbol === 'string' ? symbol : asset}: every operation on the reserve stops, including repay and liquidation; other reserves unaffected`;
         break;
       }
       default:
