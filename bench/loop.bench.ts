@@ -32,7 +32,8 @@ export async function run({ log }: { log: (m: string) => void }): Promise<Metric
     await prepared.chain.revert(snapshot);
     const sent = result.actions.find((a) => a.latencyMs !== null);
     if (!sent || sent.latencyMs === null) throw new Error(`run ${i + 1}: no containing transaction was sent`);
-    if (result.lossUsd > 0) throw new Error(`run ${i + 1}: the protected run lost $${result.lossUsd.toFixed(0)}`);
+    if (result.lossUsd > 0)
+      throw new Error(`run ${i + 1}: the protected run lost $${result.lossUsd.toFixed(0)}`);
     latencies.push(sent.latencyMs);
   }
   await prepared.chain.close();
@@ -44,9 +45,27 @@ export async function run({ log }: { log: (m: string) => void }): Promise<Metric
   log(`demo drill: ${demo.verdict}, ${demoSeconds.toFixed(1)} s`);
 
   return [
-    { id: 'manipulation_to_tx_sent_p50_ms', value: round(percentile(latencies, 50)), unit: 'ms', target: null, better: 'lower' },
-    { id: 'manipulation_to_tx_sent_p99_ms', value: round(percentile(latencies, 99)), unit: 'ms', target: 250, better: 'lower' },
-    { id: 'market_deploy_ms', value: round(percentile(deployMs, 50)), unit: 'ms', target: null, better: 'lower' },
+    {
+      id: 'manipulation_to_tx_sent_p50_ms',
+      value: round(percentile(latencies, 50)),
+      unit: 'ms',
+      target: null,
+      better: 'lower',
+    },
+    {
+      id: 'manipulation_to_tx_sent_p99_ms',
+      value: round(percentile(latencies, 99)),
+      unit: 'ms',
+      target: 250,
+      better: 'lower',
+    },
+    {
+      id: 'market_deploy_ms',
+      value: round(percentile(deployMs, 50)),
+      unit: 'ms',
+      target: null,
+      better: 'lower',
+    },
     { id: 'demo_drill_s', value: round(demoSeconds), unit: 's', target: 60, better: 'lower' },
   ];
 }

@@ -31,54 +31,66 @@ function listSources(dir) {
   return out.sort();
 }
 
-const files = listSources(sourcesDir);
-const solcVersion = require('solc/package.json').version;
-const hash = createHash('sha256');
-hash.update(`solc ${solcVersion}\n${JSON.stringify(settings)}\n`);
-for (const file of files) hash.update(`${relative(root, file)}\n`).update(readFileSync(file));
-const digest = hash.digest('hex');
+/** Compiles when the sources changed since the last build; returns quickly when they did not. */
+export function buildContracts() {
+  const files = listSources(sourcesDir);
+  const solcVersion = require('solc/package.json').version;
+  const hash = createHash('sha256');
+  hash.update(`solc ${solcVersion}\n${JSON.stringify(settings)}\n`);
+  for (const file of files) hash.update(`${relative(root, file)}\n`).update(readFileSync(file));
+  const digest = hash.digest('hex');
 
-if (existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === digest) process.exit(0);
+  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === digest) return;
 
-const started = performance.now();
-process.stderr.write(`firebreak: compiling ${files.length} contracts with solc ${solcVersion}… `);
-const solc = require('solc');
-const input = {
-  language: 'Solidity',
-  sources: Object.fromEntries(files.map((f) => [relative(root, f), { content: readFileSync(f, 'utf8') }])),
-  settings,
-};
-function findImports(path) {
-  for (const candidate of [join(root, path), join(root, 'node_modules', path)]) {
-    if (existsSync(candidate)) return { contents: readFileSync(candidate, 'utf8') };
+  const started = performance.now();
+  process.stderr.write(`firebreak: compiling ${files.length} contracts with solc ${solcVersion}… `);
+  const solc = require('solc');
+  const input = {
+    language: 'Solidity',
+    sources: Object.fromEntries(files.map((f) => [relative(root, f), { content: readFileSync(f, 'utf8') }])),
+    settings,
+  };
+  function findImports(path) {
+    for (const candidate of [join(root, path), join(root, 'node_modules', path)]) {
+      if (existsSync(candidate)) return { contents: readFileSync(candidate, 'utf8') };
+    }
+    return { error: `import not found: ${path} (looked in the project and node_modules)` };
   }
-  return { error: `import not found: ${path} (looked in the project and node_modules)` };
-}
-const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }));
-const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
-for (const e of output.errors ?? []) {
-  if (e.severity !== 'error') process.stderr.write(`\n${e.formattedMessage}`);
-}
-if (errors.length > 0) {
-  process.stderr.write('failed\n');
-  for (const e of errors) process.stderr.write(`${e.formattedMessage}\n`);
-  process.exit(1);
+  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }));
+  const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
+  for (const e of output.errors ?? []) {
+    if (e.severity !== 'error') process.stderr.write(`\n${e.formattedMessage}`);
+  }
+  if (errors.length > 0) {
+    process.stderr.write('failed\n');
+    for (const e of errors) process.stderr.write(`${e.formattedMessage}\n`);
+    throw new Error('contract compilation failed (see above)');
+  }
+
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  let count = 0;
+  for (const [sourceName, contracts] of Object.entries(output.contracts)) {
+    // Only our own sources become artifacts; imported libraries stay inside the bytecode.
+    if (!sourceName.startsWith('contracts/')) continue;
+    for (const [name, c] of Object.entries(contracts)) {
+      if (c.evm.bytecode.object.length === 0) continue; // interfaces and abstract contracts
+      writeFileSync(
+        join(outDir, `${name}.json`),
+        `${JSON.stringify({ contractName: name, sourceName, abi: c.abi, bytecode: `0x${c.evm.bytecode.object}`, deployedBytecode: `0x${c.evm.deployedBytecode.object}` })}\n`,
+      );
+      count++;
+    }
+  }
+  writeFileSync(stampFile, `${digest}\n`);
+  process.stderr.write(`${count} artifacts in ${Math.round(performance.now() - started)} ms\n`);
 }
 
-rmSync(outDir, { recursive: true, force: true });
-mkdirSync(outDir, { recursive: true });
-let count = 0;
-for (const [sourceName, contracts] of Object.entries(output.contracts)) {
-  // Only our own sources become artifacts; imported libraries stay inside the bytecode.
-  if (!sourceName.startsWith('contracts/')) continue;
-  for (const [name, c] of Object.entries(contracts)) {
-    if (c.evm.bytecode.object.length === 0) continue; // interfaces and abstract contracts
-    writeFileSync(
-      join(outDir, `${name}.json`),
-      `${JSON.stringify({ contractName: name, sourceName, abi: c.abi, bytecode: `0x${c.evm.bytecode.object}`, deployedBytecode: `0x${c.evm.deployedBytecode.object}` })}\n`,
-    );
-    count++;
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    buildContracts();
+  } catch (error) {
+    process.stderr.write(`firebreak: ${error.message}\n`);
+    process.exit(1);
   }
 }
-writeFileSync(stampFile, `${digest}\n`);
-process.stderr.write(`${count} artifacts in ${Math.round(performance.now() - started)} ms\n`);

@@ -49,3 +49,14 @@ describe('drill: Inverse Finance oracle manipulation', () => {
     expect(types.indexOf('tx-sent')).toBeLessThan(types.indexOf('effect-verified'));
   });
 });
+
+describe('drill: honest time', () => {
+  it('an engine that cannot finish within the block budget misses the block, and the attack lands', async () => {
+    // 1 ms is less than the loop needs to see the block and send: the borrow block is mined first.
+    const result = await runDrill(loadScenario('scenarios/inverse-finance-2022.yaml'), { blockBudgetMs: 1 });
+    expect(result.counterfactual.lossUsd).toBeGreaterThanOrEqual(1_000_000);
+    expect(result.protected.mitigatedBeforeHarm).toBe(false);
+    expect(result.protected.lossUsd).toBeGreaterThan(0.9 * result.counterfactual.lossUsd);
+    expect(result.verdict).toBe('fail');
+  }, 120_000);
+});

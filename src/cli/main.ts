@@ -3,6 +3,7 @@
  * to exit codes (0 ok, 1 failed, 2 bad input: usage, config or scenario).
  */
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCommon } from '../common/common';
 import { describeError, FirebreakError, isFirebreakError, USER_ERROR_CODES } from '../common/errors';
@@ -114,8 +115,10 @@ async function drill(args: string[]): Promise<number> {
   process.stderr.write(
     `${bold(`firebreak drill: ${scenario.title}`)} ${dim(`(block budget ${blockBudgetMs} ms)`)}\n`,
   );
+  const storeDir = join('.firebreak', 'drills', scenario.name);
   const result = await runDrill(scenario, {
     blockBudgetMs,
+    storeDir,
     onProgress: progress,
     common: createCommon({ logger: createLogger() }),
   });
@@ -128,7 +131,8 @@ async function drill(args: string[]): Promise<number> {
     writeFileSync(jsonPath, `${JSON.stringify(drillToJson(result), null, 2)}\n`);
     console.log(dim(`\nscorecard written to ${jsonPath}`));
   }
-  console.log(dim(`\ndone in ${(result.wallMs / 1000).toFixed(1)} s`));
+  console.log(dim(`\nincident store of the protected run (PGlite): ${storeDir}`));
+  console.log(dim(`done in ${(result.wallMs / 1000).toFixed(1)} s`));
   return result.verdict === 'pass' ? 0 : 1;
 }
 

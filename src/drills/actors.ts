@@ -1,14 +1,17 @@
 /**
- * Drills — actors: the scenario's accounts acting on the chain. Each step of the timeline becomes
- * one or more signed transactions sent into the mempool with explicit nonce, gas and fees, so that
- * nothing is estimated against pending state and the block builder orders them by fee, as a real
- * one does. The engine's transactions compete with these.
+ * Drills — actors: the scenario's accounts acting on the chain.
+ *
+ * An actor prepares its transactions for the next block while the current one is being built,
+ * reading the pending state (what the chain will be once the mempool is mined), and signs them
+ * with explicit nonce, gas and fees; it broadcasts them the instant the current block appears, as
+ * a bot watching the chain would. The block builder then orders the mempool by tip, so the
+ * engine's transactions must outbid these to land first.
  */
 import { type Abi, encodeFunctionData, type Hex, parseGwei } from 'viem';
-import { getTransactionCount, readContract, sendRawTransaction } from 'viem/actions';
+import { getBlock, getTransactionCount, readContract, sendRawTransaction } from 'viem/actions';
 import type { EmbeddedChain, FundedAccount } from '../chain/embedded';
 import { aaveOracleAbi, erc20Abi, poolAbi } from '../protocols/aave-v3/abi';
-import { DEFAULT_SWAP_GAS, planSwapExactIn, readPair } from '../protocols/uniswap-v2/pool';
+import { DEFAULT_SWAP_GAS, type PairState, planSwapExactIn, readPair } from '../protocols/uniswap-v2/pool';
 import { type DrillMarket, toPrice, toUnits } from './market';
 import type { Scenario, ScenarioStep } from './scenario';
 
@@ -25,11 +28,19 @@ const feedAbi = [
   },
 ] as const;
 
+/** A step's signed transactions, ready to broadcast. */
+export interface PreparedStep {
+  step: ScenarioStep;
+  index: number;
+  signed: Hex[];
+  /** Why the step sends nothing (e.g. no borrowing capacity left), if it does not. */
+  skipped?: string;
+}
+
 export interface SubmittedStep {
   step: ScenarioStep;
   index: number;
   txHashes: Hex[];
-  /** Why the step sent nothing (e.g. nothing left to borrow), if it did not. */
   skipped?: string;
 }
 
@@ -42,45 +53,18 @@ interface Call {
 }
 
 export interface Actors {
-  /** Sends a step's transactions into the mempool (they land in the next mined block). */
-  submit(step: ScenarioStep, index: number): Promise<SubmittedStep>;
+  /** Prepares and signs one block's steps against the pending state. */
+  prepare(steps: readonly { step: ScenarioStep; index: number }[]): Promise<PreparedStep[]>;
+  /** Sends prepared transactions into the mempool. */
+  broadcast(prepared: readonly PreparedStep[]): Promise<SubmittedStep[]>;
 }
+
+const PENDING = { blockTag: 'pending' } as const;
 
 export function createActors(chain: EmbeddedChain, market: DrillMarket, scenario: Scenario): Actors {
   const { client } = chain;
   const nonces = new Map<Hex, number>();
   const tip = parseGwei(String(scenario.chain.actorPriorityFeeGwei));
-  /** Pair state as it will be after the swaps already submitted for the block being built. */
-  const pendingPairs = new Map<Hex, Awaited<ReturnType<typeof readPair>>>();
-  let pendingForBlock: bigint | undefined;
-
-  const sendCalls = async (from: FundedAccount, calls: Call[]): Promise<Hex[]> => {
-    const block = await client.getBlock();
-    const maxFeePerGas = (block.baseFeePerGas ?? parseGwei('1')) * 2n + tip;
-    const hashes: Hex[] = [];
-    for (const call of calls) {
-      let nonce = nonces.get(from.address);
-      if (nonce === undefined)
-        nonce = await getTransactionCount(client, { address: from.address, blockTag: 'pending' });
-      nonces.set(from.address, nonce + 1);
-      const serializedTransaction = await from.account.signTransaction!({
-        chainId: chain.chainId,
-        type: 'eip1559',
-        to: call.to,
-        data: encodeFunctionData({
-          abi: call.abi,
-          functionName: call.functionName,
-          args: call.args as unknown[],
-        }),
-        nonce,
-        gas: call.gas,
-        maxFeePerGas,
-        maxPriorityFeePerGas: tip,
-      });
-      hashes.push(await sendRawTransaction(client, { serializedTransaction }));
-    }
-    return hashes;
-  };
 
   const token = (symbol: string) => market.tokens.get(symbol)!;
   const balanceOf = (symbol: string, who: Hex) =>
@@ -89,138 +73,181 @@ export function createActors(chain: EmbeddedChain, market: DrillMarket, scenario
       abi: erc20Abi,
       functionName: 'balanceOf',
       args: [who],
+      ...PENDING,
     });
 
+  const sign = async (from: FundedAccount, calls: Call[], maxFeePerGas: bigint): Promise<Hex[]> => {
+    const signed: Hex[] = [];
+    for (const call of calls) {
+      let nonce = nonces.get(from.address);
+      if (nonce === undefined)
+        nonce = await getTransactionCount(client, { address: from.address, blockTag: 'pending' });
+      nonces.set(from.address, nonce + 1);
+      signed.push(
+        await from.account.signTransaction!({
+          chainId: chain.chainId,
+          type: 'eip1559',
+          to: call.to,
+          data: encodeFunctionData({
+            abi: call.abi,
+            functionName: call.functionName,
+            args: call.args as unknown[],
+          }),
+          nonce,
+          gas: call.gas,
+          maxFeePerGas,
+          maxPriorityFeePerGas: tip,
+        }),
+      );
+    }
+    return signed;
+  };
+
+  /** The calls one step makes, from the pending state; `pairs` chains several swaps in one block. */
+  const callsFor = async (
+    step: ScenarioStep,
+    actor: FundedAccount,
+    pairs: Map<Hex, PairState>,
+  ): Promise<Call[] | string> => {
+    switch (step.do) {
+      case 'swap': {
+        const pair = market.pools.get(step.pool)!;
+        const tokenIn = token(step.tokenIn);
+        const amountIn =
+          step.amountIn === 'all'
+            ? await balanceOf(step.tokenIn, actor.address)
+            : toUnits(step.amountIn, tokenIn.decimals);
+        if (amountIn === 0n) return `no ${step.tokenIn} to swap`;
+        const state = pairs.get(pair) ?? (await readPair(client, pair, 'pending'));
+        const plan = planSwapExactIn(state, { pair, tokenIn: tokenIn.address, amountIn, to: actor.address });
+        pairs.set(pair, plan.after);
+        const [transfer, swap] = plan.calls;
+        return [
+          { ...transfer, abi: transfer.abi as Abi, gas: DEFAULT_SWAP_GAS.transfer },
+          { ...swap, abi: swap.abi as Abi, gas: DEFAULT_SWAP_GAS.swap },
+        ];
+      }
+      case 'oracle-update':
+        return [
+          {
+            to: market.twaps.get(step.asset)!,
+            abi: twapAbi,
+            functionName: 'update',
+            args: [],
+            gas: 200_000n,
+          },
+        ];
+      case 'supply': {
+        const t = token(step.asset);
+        const amount =
+          step.amount === 'all'
+            ? await balanceOf(step.asset, actor.address)
+            : toUnits(step.amount, t.decimals);
+        if (amount === 0n) return `no ${step.asset} to supply`;
+        return [
+          {
+            to: t.address,
+            abi: erc20Abi,
+            functionName: 'approve',
+            args: [market.aave.pool, amount],
+            gas: 100_000n,
+          },
+          {
+            to: market.aave.pool,
+            abi: poolAbi,
+            functionName: 'supply',
+            args: [t.address, amount, actor.address, 0],
+            gas: 500_000n,
+          },
+        ];
+      }
+      case 'borrow': {
+        const t = token(step.asset);
+        let amount: bigint;
+        if (step.amount !== undefined) amount = toUnits(step.amount, t.decimals);
+        else {
+          // What the market itself will let the account borrow once the pending block is mined.
+          const [data, price] = await Promise.all([
+            readContract(client, {
+              address: market.aave.pool,
+              abi: poolAbi,
+              functionName: 'getUserAccountData',
+              args: [actor.address],
+              ...PENDING,
+            }),
+            readContract(client, {
+              address: market.aave.oracle,
+              abi: aaveOracleAbi,
+              functionName: 'getAssetPrice',
+              args: [t.address],
+              ...PENDING,
+            }),
+          ]);
+          const shareBps = BigInt(Math.round((step.capacityShare ?? 0) * 10_000));
+          amount = price === 0n ? 0n : (data[2] * shareBps * 10n ** BigInt(t.decimals)) / (10_000n * price);
+          const cash = await balanceOf(step.asset, market.aave.reserves[step.asset]!.aToken);
+          if (amount > cash) amount = (cash * 99n) / 100n; // never more than the reserve holds
+        }
+        if (amount === 0n) return `no borrowing capacity for ${step.asset}`;
+        return [
+          {
+            to: market.aave.pool,
+            abi: poolAbi,
+            functionName: 'borrow',
+            args: [t.address, amount, 2n, 0, actor.address],
+            gas: 800_000n,
+          },
+        ];
+      }
+      case 'set-price': {
+        const answer = toPrice(step.priceUsd);
+        const calls: Call[] = [
+          {
+            to: market.referenceFeeds.get(step.asset)!,
+            abi: feedAbi,
+            functionName: 'setAnswer',
+            args: [answer],
+            gas: 150_000n,
+          },
+        ];
+        const own = market.protocolFeeds.get(step.asset);
+        if (own)
+          calls.push({ to: own, abi: feedAbi, functionName: 'setAnswer', args: [answer], gas: 150_000n });
+        return calls;
+      }
+    }
+  };
+
   return {
-    async submit(step, index) {
-      const head = await client.getBlockNumber();
-      if (pendingForBlock !== head) {
-        pendingPairs.clear();
-        pendingForBlock = head;
+    async prepare(steps) {
+      if (steps.length === 0) return [];
+      const latest = await getBlock(client);
+      // Enough for two base-fee rises and the full tip.
+      const maxFeePerGas = (latest.baseFeePerGas ?? parseGwei('1')) * 2n + tip;
+      const pairs = new Map<Hex, PairState>();
+      const prepared: PreparedStep[] = [];
+      for (const { step, index } of steps) {
+        const actor = step.actor === 'market' ? market.deployer : market.accounts.get(step.actor)!;
+        const calls = await callsFor(step, actor, pairs);
+        if (typeof calls === 'string') prepared.push({ step, index, signed: [], skipped: calls });
+        else prepared.push({ step, index, signed: await sign(actor, calls, maxFeePerGas) });
       }
-      const actor = step.actor === 'market' ? market.deployer : market.accounts.get(step.actor)!;
-      const done = (txHashes: Hex[], skipped?: string): SubmittedStep =>
-        skipped ? { step, index, txHashes, skipped } : { step, index, txHashes };
-      switch (step.do) {
-        case 'swap': {
-          const pair = market.pools.get(step.pool)!;
-          const tokenIn = token(step.tokenIn);
-          const amountIn =
-            step.amountIn === 'all'
-              ? await balanceOf(step.tokenIn, actor.address)
-              : toUnits(step.amountIn, tokenIn.decimals);
-          const state = pendingPairs.get(pair) ?? (await readPair(client, pair));
-          const plan = planSwapExactIn(state, {
-            pair,
-            tokenIn: tokenIn.address,
-            amountIn,
-            to: actor.address,
-          });
-          pendingPairs.set(pair, plan.after);
-          const [transfer, swap] = plan.calls;
-          return done(
-            await sendCalls(actor, [
-              { ...transfer, abi: transfer.abi as Abi, gas: DEFAULT_SWAP_GAS.transfer },
-              { ...swap, abi: swap.abi as Abi, gas: DEFAULT_SWAP_GAS.swap },
-            ]),
-          );
-        }
-        case 'oracle-update':
-          return done(
-            await sendCalls(actor, [
-              {
-                to: market.twaps.get(step.asset)!,
-                abi: twapAbi,
-                functionName: 'update',
-                args: [],
-                gas: 200_000n,
-              },
-            ]),
-          );
-        case 'supply': {
-          const t = token(step.asset);
-          const amount =
-            step.amount === 'all'
-              ? await balanceOf(step.asset, actor.address)
-              : toUnits(step.amount, t.decimals);
-          if (amount === 0n) return done([], `no ${step.asset} to supply`);
-          return done(
-            await sendCalls(actor, [
-              {
-                to: t.address,
-                abi: erc20Abi,
-                functionName: 'approve',
-                args: [market.aave.pool, amount],
-                gas: 100_000n,
-              },
-              {
-                to: market.aave.pool,
-                abi: poolAbi,
-                functionName: 'supply',
-                args: [t.address, amount, actor.address, 0],
-                gas: 500_000n,
-              },
-            ]),
-          );
-        }
-        case 'borrow': {
-          const t = token(step.asset);
-          let amount: bigint;
-          if (step.amount !== undefined) amount = toUnits(step.amount, t.decimals);
-          else {
-            // What the market itself says the account may borrow now, at its oracle's prices.
-            const [data, price] = await Promise.all([
-              readContract(client, {
-                address: market.aave.pool,
-                abi: poolAbi,
-                functionName: 'getUserAccountData',
-                args: [actor.address],
-              }),
-              readContract(client, {
-                address: market.aave.oracle,
-                abi: aaveOracleAbi,
-                functionName: 'getAssetPrice',
-                args: [t.address],
-              }),
-            ]);
-            const availableBase = data[2];
-            const shareBps = BigInt(Math.round((step.capacityShare ?? 0) * 10_000));
-            amount =
-              price === 0n ? 0n : (availableBase * shareBps * 10n ** BigInt(t.decimals)) / (10_000n * price);
-            // Never more than the reserve holds.
-            const cash = await balanceOf(step.asset, market.aave.reserves[step.asset]!.aToken);
-            if (amount > cash) amount = (cash * 99n) / 100n;
-          }
-          if (amount === 0n) return done([], `no borrowing capacity for ${step.asset}`);
-          return done(
-            await sendCalls(actor, [
-              {
-                to: market.aave.pool,
-                abi: poolAbi,
-                functionName: 'borrow',
-                args: [t.address, amount, 2n, 0, actor.address],
-                gas: 800_000n,
-              },
-            ]),
-          );
-        }
-        case 'set-price': {
-          const answer = toPrice(step.priceUsd);
-          const calls: Call[] = [
-            {
-              to: market.referenceFeeds.get(step.asset)!,
-              abi: feedAbi,
-              functionName: 'setAnswer',
-              args: [answer],
-              gas: 150_000n,
-            },
-          ];
-          const own = market.protocolFeeds.get(step.asset);
-          if (own)
-            calls.push({ to: own, abi: feedAbi, functionName: 'setAnswer', args: [answer], gas: 150_000n });
-          return done(await sendCalls(market.deployer, calls));
-        }
+      return prepared;
+    },
+    async broadcast(prepared) {
+      const submitted: SubmittedStep[] = [];
+      for (const p of prepared) {
+        const txHashes: Hex[] = [];
+        for (const serializedTransaction of p.signed)
+          txHashes.push(await sendRawTransaction(client, { serializedTransaction }));
+        submitted.push({
+          step: p.step,
+          index: p.index,
+          txHashes,
+          ...(p.skipped ? { skipped: p.skipped } : {}),
+        });
       }
+      return submitted;
     },
   };
 }

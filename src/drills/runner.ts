@@ -9,7 +9,8 @@
  * block builder orders the mempool by tip, so the engine's transactions must outbid the attacker's
  * to land first. The runner never tells the engine anything it would not see on a real chain.
  */
-import type { Hex, TransactionReceipt } from 'viem';
+import { rmSync } from 'node:fs';
+import { type Hex, type TransactionReceipt, toHex } from 'viem';
 import { getTransactionReceipt, readContract, waitForTransactionReceipt, writeContract } from 'viem/actions';
 import { createEmbeddedChain, type EmbeddedChain } from '../chain/embedded';
 import { minBig } from '../common/bigint';
@@ -20,7 +21,7 @@ import type { TimelineEvent } from '../incidents/types';
 import { erc20Abi, poolAbi } from '../protocols/aave-v3/abi';
 import { readReserveConfiguration } from '../protocols/aave-v3/reader';
 import { openStore, type Store } from '../store/store';
-import { createActors, type SubmittedStep } from './actors';
+import { createActors, type PreparedStep, type SubmittedStep } from './actors';
 import { accountsNeeded, type DrillMarket, deployDrillMarket, toUnits } from './market';
 import { type Outcome, outcome, snapshotMarket } from './measure';
 import type { Scenario } from './scenario';
@@ -30,6 +31,11 @@ export interface DrillOptions {
   blockBudgetMs?: number;
   common?: Common;
   onProgress?: (event: DrillProgress) => void;
+  /**
+   * A data folder for the protected run's incident store (replaced on every run), so the incidents,
+   * timeline and actions can be inspected afterwards. In memory when omitted.
+   */
+  storeDir?: string;
 }
 
 export type DrillProgress =
@@ -178,7 +184,12 @@ export async function runScenario(
   kind: RunKind,
   prepared: PreparedDrill,
   scenario: Scenario,
-  options: { budget: number; common: Common; onProgress?: DrillOptions['onProgress'] },
+  options: {
+    budget: number;
+    common: Common;
+    onProgress?: DrillOptions['onProgress'];
+    storeDir?: string | undefined;
+  },
 ): Promise<RunResult> {
   if (kind === 'counterfactual')
     return runOnce(kind, prepared.chain, prepared.market, scenario, {
@@ -186,7 +197,11 @@ export async function runScenario(
       common: options.common,
       onProgress: options.onProgress,
     });
-  const store = await openStore({ memory: true });
+  if (options.storeDir) rmSync(options.storeDir, { recursive: true, force: true });
+  const store = await openStore(
+    options.storeDir ? { dataDir: options.storeDir } : { memory: true },
+    options.common,
+  );
   try {
     return await runOnce(kind, prepared.chain, prepared.market, scenario, {
       budget: options.budget,
@@ -218,6 +233,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions = {}): 
     budget,
     common,
     onProgress: options.onProgress,
+    storeDir: options.storeDir,
   });
   await prepared.chain.close();
   const { verdict, reasons, lossPreventedPct } = judge(scenario, counterfactual, protectedRun);
@@ -293,16 +309,21 @@ async function runOnce(
     stepsAt.set(step.block, list);
   });
   const submitted: (SubmittedStep & { offset: number })[] = [];
-  const submit = async (offset: number) => {
-    for (const { step, index } of stepsAt.get(offset) ?? [])
-      submitted.push({ ...(await actors.submit(step, index)), offset });
+  const timestampOf = (offset: number) => start.timestamp + BigInt(offset * scenario.chain.blockTimeSeconds);
+  const setNextTimestamp = (offset: number) =>
+    client.request({ method: 'evm_setNextBlockTimestamp', params: [toHex(timestampOf(offset))] } as never);
+  const broadcast = async (offset: number, prepared: PreparedStep[]) => {
+    for (const s of await actors.broadcast(prepared)) submitted.push({ ...s, offset });
   };
 
-  await submit(1);
+  await setNextTimestamp(1);
+  await broadcast(1, await actors.prepare(stepsAt.get(1) ?? []));
   for (let offset = 1; offset <= lastOffset; offset++) {
-    const blockNumber = await chain.mine({
-      timestamp: start.timestamp + BigInt(offset * scenario.chain.blockTimeSeconds),
-    });
+    // The actors prepare their next block's transactions from the pending state (this block as it
+    // will be mined), off the clock, and broadcast them the moment the block exists.
+    await setNextTimestamp(offset);
+    const next = await actors.prepare(stepsAt.get(offset + 1) ?? []);
+    const blockNumber = await chain.mine();
     availableAt.set(blockNumber, performance.now());
     const engineDone = engine
       ? new Promise<void>((resolve) => {
@@ -310,13 +331,14 @@ async function runOnce(
           else processed.set(blockNumber, resolve);
         })
       : Promise.resolve();
-    // The actors do not wait for anyone: their next transactions enter the mempool now.
-    await submit(offset + 1);
+    // The budget runs from the moment the block exists.
     let timer: NodeJS.Timeout | undefined;
     const outOfTime = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), ctx.budget);
     });
-    const late = (await Promise.race([engineDone, outOfTime])) === 'late';
+    const engineOrBudget = Promise.race([engineDone.then(() => 'done' as const), outOfTime]);
+    await broadcast(offset + 1, next);
+    const late = (await engineOrBudget) === 'late';
     clearTimeout(timer);
     processed.delete(blockNumber);
     ctx.onProgress?.({

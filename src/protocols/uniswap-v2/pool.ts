@@ -81,9 +81,18 @@ export interface PairState {
   blockTimestampLast: number;
 }
 
-/** Reads a pair's tokens and reserves at a block (latest when omitted). */
-export async function readPair(client: Client, pair: Address, blockNumber?: bigint): Promise<PairState> {
-  const at = blockNumber === undefined ? {} : { blockNumber };
+/** Reads a pair's tokens and reserves at a block, or the pending block (latest when omitted). */
+export async function readPair(
+  client: Client,
+  pair: Address,
+  block?: bigint | 'pending',
+): Promise<PairState> {
+  const at =
+    block === undefined
+      ? {}
+      : block === 'pending'
+        ? { blockTag: 'pending' as const }
+        : { blockNumber: block };
   const [token0, token1, reserves] = await Promise.all([
     readContract(client, { address: pair, abi: uniswapV2PairAbi, functionName: 'token0', ...at }),
     readContract(client, { address: pair, abi: uniswapV2PairAbi, functionName: 'token1', ...at }),

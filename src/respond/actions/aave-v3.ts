@@ -36,7 +36,8 @@ export function createAavePlanBuilder(options: AavePlanBuilderOptions): PlanBuil
     const config = await readReserveConfiguration(client, market.pool, asset, event.block.number);
     const symbol = decision.result.finding.evidence.symbol;
     // Descriptions name the asset by symbol where the finding knows it.
-    const ref = typeof symbol === 'string' ? { ...market, reserves: { [symbol]: { symbol, asset } } } : market;
+    const ref =
+      typeof symbol === 'string' ? { ...market, reserves: { [symbol]: { symbol, asset } } } : market;
     const readConfig = () => readReserveConfiguration(client, market.pool, asset);
     const calls: PlannedCall[] = [];
     const effects: EffectCheck[] = [];
