@@ -59,23 +59,41 @@ export const USER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_USAGE',
 ]);
 
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+)(:[^/\s@]*)?@/gi;
-const PRIVATE_KEY = /\b0x[0-9a-fA-F]{64}\b/g;
-const URL_PATH_TOKEN = /\b(https?|wss?):\/\/([^/\s]+)\/([^\s'"]*)/gi;
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]*)(:[^/\s@]*)?@/gi;
+/** A URL's path, query or fragment: where providers put API keys (`https://eth.example/v2/<key>`, `?apikey=`). */
+const URL_TAIL = /\b(https?|wss?):\/\/([^/?#\s'"<>()[\],]+)([/?#][^\s'"<>()[\],]*)?/gi;
+
+/** Secret values this process knows (resolved keys, credentialed URLs): redacted wherever they appear. */
+const knownSecrets = new Set<string>();
 
 /**
- * Removes credentials from text: user:password in URLs, the path of RPC URLs (providers put API
- * keys there: `https://eth.example/v2/<key>`) and anything shaped like a 32-byte private key.
+ * Registers a secret value so that `redact` removes it from any text, whatever its shape.
+ * `resolveSecret` registers everything it resolves.
+ */
+export function registerSecret(value: string): void {
+  if (value.length >= 8) knownSecrets.add(value);
+}
+
+const secretPattern = (secret: string) => new RegExp(secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
+
+/**
+ * Removes credentials from text: every registered secret value, user:password in URLs, and the
+ * path and query of http(s)/ws(s) URLs (providers put API keys there). Transaction hashes and
+ * addresses stay readable: they are what an operator needs in a message.
  *
  * @example redact('fetch https://u:p@rpc.example/v2/abc failed') // 'fetch https://rpc.example/… failed'
  */
 export function redact(text: string): string {
-  return text
+  let out = text;
+  for (const secret of knownSecrets) {
+    if (out.toLowerCase().includes(secret.toLowerCase()))
+      out = out.replace(secretPattern(secret), '…(redacted)');
+  }
+  return out
     .replace(URL_CREDENTIALS, '$1')
-    .replace(URL_PATH_TOKEN, (_match, scheme: string, host: string, path: string) =>
-      path.length === 0 ? `${scheme}://${host}/` : `${scheme}://${host}/…`,
-    )
-    .replace(PRIVATE_KEY, '0x…(redacted)');
+    .replace(URL_TAIL, (_match, scheme: string, host: string, tail: string | undefined) =>
+      tail === undefined || tail === '/' ? `${scheme}://${host}${tail ?? ''}` : `${scheme}://${host}/…`,
+    );
 }
 
 /** A printable, redacted one-line description of any thrown value. */

@@ -44,7 +44,10 @@ function fixFor(issue: z.core.$ZodIssue): string {
     case 'too_big':
       return `use a value ≤ ${String(issue.maximum)}`;
     case 'invalid_format':
-      return `use the ${issue.format} format`;
+      // Our patterns carry their rule as the message ("must be a 20-byte hex address …").
+      return issue.format === 'regex' && /^must be /.test(issue.message)
+        ? issue.message.replace(/^must be /, 'use ')
+        : `use the ${issue.format} format`;
     case 'invalid_union':
       return 'use one of the documented forms for this field';
     default:

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { FirebreakError } from '../common/errors';
+import { FirebreakError, registerSecret } from '../common/errors';
 import { invalidFileError, problemsFromZod } from './errors';
 import { crossReferenceProblems, type FirebreakConfig, firebreakConfig, type SecretRef } from './schema';
 
@@ -74,5 +74,6 @@ export function resolveSecret(ref: SecretRef, where: string, env: SecretSource =
       `${where}: environment variable ${ref.env} is not set\n    fix: export ${ref.env}=… before starting Firebreak (it is never read from a file)`,
     );
   }
+  registerSecret(value);
   return value;
 }

@@ -46,10 +46,34 @@ export const oracleDeviation: DetectorDefinition<OracleDeviationParams> = {
       }),
     );
     for (const { a, price, reference } of reads) {
+      const label = a.symbol ?? a.asset;
+      if (reference <= 0n) {
+        // A reference with no price says nothing about the market: report the detector degraded
+        // rather than a critical deviation that would contain a healthy reserve.
+        findings.push(
+          makeFinding({
+            detector: 'oracle-deviation',
+            detectorInstance: instanceId,
+            severity: 'medium',
+            kind: 'degraded',
+            subject: { chainId: event.chainId, protocol: 'aave-v3', market: params.market, asset: a.asset },
+            dedupeKey: `oracle-deviation:reference-down:${event.chainId}:${a.reference.feed}`,
+            confidence: 1,
+            title: `${label} reference feed ${a.reference.feed} returned no price (${reference}): deviation not checked`,
+            evidence: {
+              asset: a.asset,
+              symbol: label,
+              referenceFeed: a.reference.feed,
+              referencePrice: reference.toString(),
+            },
+            block: event.block,
+          }),
+        );
+        continue;
+      }
       const bps = deviationBps(price, reference);
       if (bps < params.thresholdBps) continue;
       const severity: Severity = bps >= params.criticalBps ? 'critical' : 'high';
-      const label = a.symbol ?? a.asset;
       const ratio = reference > 0n ? Number((price * 1000n) / reference) / 1000 : Number.POSITIVE_INFINITY;
       findings.push(
         makeFinding({

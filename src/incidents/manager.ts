@@ -58,6 +58,17 @@ export async function createIncidentManager(
   for (const incident of await repo.listOpenIncidents()) {
     open.set(subjectKey(incident.subject), incident);
     byId.set(incident.id, incident);
+    // What is already on the timeline survives a restart: a known condition is not a new sighting.
+    const keys = new Map<string, number>();
+    for (const event of await repo.listTimeline(incident.id)) {
+      const { dedupeKey, severity } = event.data as {
+        dedupeKey?: string;
+        severity?: keyof typeof SEVERITY_RANK;
+      };
+      if (event.type !== 'finding' || dedupeKey === undefined || severity === undefined) continue;
+      keys.set(dedupeKey, Math.max(keys.get(dedupeKey) ?? -1, SEVERITY_RANK[severity]));
+    }
+    seen.set(incident.id, keys);
   }
 
   const record: IncidentManager['record'] = async (incidentId, type, summary, data = {}, block = null) => {
@@ -115,6 +126,7 @@ export async function createIncidentManager(
             {
               findingId: finding.id,
               detector: finding.detector,
+              dedupeKey: finding.dedupeKey,
               severity: finding.severity,
               evidence: finding.evidence,
             },

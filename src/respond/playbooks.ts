@@ -36,6 +36,10 @@ export function createCooldowns() {
     fired(playbook: PlaybookConfig, result: IngestResult): void {
       last.set(`${playbook.id}|${subjectKey(result.finding.subject)}`, result.finding.block.number);
     },
+    /** Forgets a firing whose action failed for a reason that may pass (simulation, sending), so the next block retries. */
+    clear(playbook: PlaybookConfig, result: IngestResult): void {
+      last.delete(`${playbook.id}|${subjectKey(result.finding.subject)}`);
+    },
   };
 }
 

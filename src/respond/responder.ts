@@ -158,6 +158,7 @@ export function createResponder(options: ResponderOptions): Responder {
     try {
       gas = await executor.simulate(plan);
     } catch (error) {
+      cooldowns.clear(decision.playbook, decision.result); // the state may change: retry next block
       await save(plan, 'refused', { reason: describeError(error) });
       await incidents.record(
         incidentId,
@@ -190,6 +191,7 @@ export function createResponder(options: ResponderOptions): Responder {
     try {
       sent = await executor.send(plan, gas, { baseFeePerGas: event.block.baseFeePerGas ?? null });
     } catch (error) {
+      cooldowns.clear(decision.playbook, decision.result); // a send can fail transiently: retry next block
       await save(plan, 'failed', { reason: describeError(error) });
       await incidents.record(
         incidentId,
