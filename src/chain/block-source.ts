@@ -1,14 +1,15 @@
 /**
  * Chain — the block source: follows a chain's head and yields every block once, in order.
  *
- * It wakes on a `newHeads` subscription where the provider offers one (the embedded chain, a
- * WebSocket endpoint) and on a poll timer otherwise, then fetches every block from its cursor to
+ * It wakes on a `newHeads` subscription where it is given a provider that offers one (the embedded
+ * chain; WebSocket endpoints join with the Watch issue) and on a poll timer otherwise, then fetches every block from its cursor to
  * the head, so a missed notification or a burst of blocks never skips one. (Reorg tracking,
  * checkpoints and back-fill arrive with the Watch issue; the event union already leaves room.)
  */
 import type { Client, EIP1193Provider } from 'viem';
 import { getBlock, getBlockNumber } from 'viem/actions';
 import type { Common } from '../common/common';
+import { describeError } from '../common/errors';
 import type { BlockEvent } from '../detectors/types';
 
 export interface BlockSourceOptions {
@@ -62,12 +63,43 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
       wake = done;
     });
 
+  /**
+   * Runs an RPC read until it succeeds or the source stops: a failing endpoint is retried with
+   * exponential backoff (capped at 30 s), never skipped past and never allowed to kill the loop.
+   */
+  async function retrying<T>(what: string, read: () => Promise<T>): Promise<T | undefined> {
+    let delay = Math.max(options.pollIntervalMs, 100);
+    for (let attempt = 1; !stopped; attempt++) {
+      try {
+        return await read();
+      } catch (error) {
+        common.logger.warn(
+          { chainId: options.chainId, attempt, retryInMs: delay, err: describeError(error).split('\n')[0] },
+          `block source: ${what} failed; retrying`,
+        );
+        await sleep(delay);
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
+    return undefined;
+  }
+
   async function* blocks(): AsyncGenerator<BlockEvent> {
-    let cursor = options.fromBlock ?? (await getBlockNumber(client, { cacheTime: 0 })) + 1n;
+    let cursor = options.fromBlock;
+    if (cursor === undefined) {
+      const head = await retrying('reading the head', () => getBlockNumber(client, { cacheTime: 0 }));
+      if (head === undefined) return;
+      cursor = head + 1n;
+    }
     while (!stopped) {
-      const head = await getBlockNumber(client, { cacheTime: 0 });
+      const head = await retrying('reading the head', () => getBlockNumber(client, { cacheTime: 0 }));
+      if (head === undefined) return;
       while (cursor <= head && !stopped) {
-        const block = await getBlock(client, { blockNumber: cursor });
+        const number = cursor;
+        const block = await retrying(`reading block ${number}`, () =>
+          getBlock(client, { blockNumber: number }),
+        );
+        if (block === undefined) return;
         const receivedAt = common.clock.monotonic();
         yield {
           type: 'block',

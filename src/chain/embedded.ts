@@ -72,8 +72,41 @@ export interface EmbeddedChain {
   /** Mine one block, optionally at a given timestamp (seconds). Returns its number. */
   mine(options?: { timestamp?: bigint }): Promise<bigint>;
   setBalance(address: Hex, wei: bigint): Promise<void>;
+  /**
+   * Serves the chain as a JSON-RPC node over HTTP and WebSocket (same port), through Hardhat's
+   * internal `JsonRpcServer` on the raw EDR provider, for whatever needs a URL (`firebreak run`,
+   * another process). Loopback only: the node signs for its funded accounts. Port 0 (the default)
+   * takes a free port; the URLs carry the bound one. `close()` ends the server, not the chain.
+   *
+   * @example
+   * const server = await chain.serve();
+   * // server.url === 'http://127.0.0.1:41234', server.wsUrl === 'ws://127.0.0.1:41234'
+   * await server.close();
+   */
+  serve(options?: { hostname?: string; port?: number }): Promise<ServedChain>;
   close(): Promise<void>;
 }
+
+export interface ServedChain {
+  /** `http://host:port` */
+  url: string;
+  /** `ws://host:port` (the same server) */
+  wsUrl: string;
+  close(): Promise<void>;
+}
+
+interface JsonRpcServerLike {
+  listen(): Promise<{ address: string; port: number }>;
+  close(): Promise<void>;
+}
+
+type JsonRpcServerConstructor = new (config: {
+  hostname: string;
+  port: number;
+  provider: unknown;
+}) => JsonRpcServerLike;
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 
 interface EdrProviderLike {
   request(args: { method: string; params?: unknown[] }): Promise<unknown>;
@@ -170,6 +203,28 @@ export async function createEmbeddedChain(options: EmbeddedChainOptions = {}): P
     },
     setBalance: async (address, wei) => {
       await request('hardhat_setBalance', [address, toHex(wei)]);
+    },
+    serve: async ({ hostname = '127.0.0.1', port = 0 } = {}) => {
+      if (!LOOPBACK_HOSTS.has(hostname)) {
+        throw new Error(
+          `serve: hostname must be a loopback address (127.0.0.1, localhost, ::1), got "${hostname}"`,
+        );
+      }
+      const { JsonRpcServer } = require('hardhat/internal/hardhat-network/jsonrpc/server') as {
+        JsonRpcServer: JsonRpcServerConstructor;
+      };
+      const server = new JsonRpcServer({ hostname, port, provider: edr });
+      const bound = await server.listen();
+      const host = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
+      let closing: Promise<void> | undefined;
+      return {
+        url: `http://${host}:${bound.port}`,
+        wsUrl: `ws://${host}:${bound.port}`,
+        close: () => {
+          closing ??= server.close();
+          return closing;
+        },
+      };
     },
     close: async () => {
       // EDR holds no sockets or timers once interval mining is off; dropping it is enough.

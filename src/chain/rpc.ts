@@ -51,7 +51,8 @@ export async function connectChain(
     throw new FirebreakError(
       'ERR_RPC_UNREACHABLE',
       `cannot reach the RPC endpoint(s) of chain "${chain.name}" (${where}): ${redact(reason.split('\n')[0] ?? reason)}\n    fix: check the URL, the network, and that the node is running`,
-      { retryable: true, cause: error },
+      // No `cause`: viem's error text carries the full URL, key-bearing path included.
+      { retryable: true, details: { chain: chain.name } },
     );
   }
   if (id !== chain.id) {

@@ -4,10 +4,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { inspect, parseArgs } from 'node:util';
 import { createCommon } from '../common/common';
-import { describeError, FirebreakError, isFirebreakError, USER_ERROR_CODES } from '../common/errors';
-import { createLogger } from '../common/logger';
+import { describeError, FirebreakError, isFirebreakError, redact, USER_ERROR_CODES } from '../common/errors';
+import { createLogger, type LoggerOptions } from '../common/logger';
 import { loadConfig } from '../config/load';
 import { drillToJson } from '../drills/report';
 import { type DrillProgress, runDrill } from '../drills/runner';
@@ -63,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
       return USER_ERROR_CODES.has(error.code) ? 2 : 1;
     }
     console.error(`firebreak: unexpected error: ${describeError(error)}`);
-    if (process.env.FIREBREAK_DEBUG) console.error(error);
+    if (process.env.FIREBREAK_DEBUG) console.error(redact(inspect(error)));
     return 1;
   }
 }
@@ -155,5 +155,6 @@ async function run(args: string[]): Promise<number> {
       'run needs --config <file>\n    fix: firebreak run --config firebreak.config.yaml',
     );
   const loaded = await loadConfig(file);
-  return runLive(loaded, createLogger({ level: 'info' }));
+  const level = (process.env.FIREBREAK_LOG_LEVEL as LoggerOptions['level']) ?? 'info';
+  return runLive(loaded, createLogger({ level }));
 }

@@ -18,21 +18,27 @@ export async function runLive(config: FirebreakConfig, logger: Logger): Promise<
   }
   const controller = new AbortController();
   const store = await openStore({ dataDir: config.dataDir });
-  const engine = await createEngine({
-    config,
-    chains,
-    store,
-    common: createCommon({ logger, signal: controller.signal }),
-  });
-  engine.start();
-  logger.info({ chains: config.chains.map((c) => c.name) }, 'firebreak is watching');
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  controller.abort();
-  await engine.stop();
-  await engine.settled();
-  await store.close();
+  try {
+    const engine = await createEngine({
+      config,
+      chains,
+      store,
+      common: createCommon({ logger, signal: controller.signal }),
+      // The operator's emergency brake, without editing the config.
+      ...(process.env.FIREBREAK_KILL_SWITCH === '1' ? { killSwitch: true } : {}),
+    });
+    engine.start();
+    logger.info({ chains: config.chains.map((c) => c.name) }, 'firebreak is watching');
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    logger.info('stopping: finishing the block in hand and waiting for sent actions');
+    controller.abort();
+    await engine.stop();
+    await engine.settled();
+  } finally {
+    await store.close();
+  }
   return 0;
 }

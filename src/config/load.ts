@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { FirebreakError, registerSecret } from '../common/errors';
 import { invalidFileError, problemsFromZod } from './errors';
@@ -47,14 +48,19 @@ export async function loadConfig(path: string): Promise<FirebreakConfig> {
   const file = resolve(path);
   if (['.ts', '.mts', '.js', '.mjs'].includes(extname(file))) {
     if (!existsSync(file)) throw new FirebreakError('ERR_CONFIG_NOT_FOUND', `${path}: no such config file`);
-    const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    // tsx's own import: a .ts config loads as an ES module whatever the package.json next to it says.
+    const mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as { default?: unknown };
     if (mod.default === undefined) {
       throw new FirebreakError(
         'ERR_CONFIG_INVALID',
         `${path}: the module has no default export\n    fix: end the file with \`export default defineConfig({ ... })\``,
       );
     }
-    return parseConfig(mod.default, path);
+    // A module compiled as CommonJS nests the export once more (`default.default`).
+    const exported = mod.default as { default?: unknown } | undefined;
+    const config =
+      exported && typeof exported === 'object' && 'default' in exported ? exported.default : exported;
+    return parseConfig(config, path);
   }
   const { data, text } = readDataFile(file, 'config');
   return parseConfig(data, path, text);

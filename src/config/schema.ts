@@ -120,6 +120,8 @@ export const playbookConfig = z.strictObject({
 
 export const firebreakConfig = z.strictObject({
   dataDir: z.string().default('.firebreak/data'),
+  /** When true, nothing is executed automatically: decisions are recorded and refused (also FIREBREAK_KILL_SWITCH=1). */
+  killSwitch: z.boolean().default(false),
   chains: z.array(chainConfig).min(1, 'needs at least one chain'),
   markets: z.array(marketConfig).default([]),
   detectors: z.array(detectorConfig).default([]),
@@ -209,12 +211,27 @@ export function crossReferenceProblems(config: FirebreakConfig): ConfigProblem[]
       });
     }
   });
+  config.detectors.forEach((d, i) => {
+    if (d.params.criticalBps < d.params.thresholdBps) {
+      problems.push({
+        path: ['detectors', i, 'params', 'criticalBps'],
+        message: `criticalBps (${d.params.criticalBps}) is below thresholdBps (${d.params.thresholdBps})`,
+        fix: 'make criticalBps ≥ thresholdBps: critical is the larger deviation',
+      });
+    }
+  });
+  const detectorTypes = new Set(config.detectors.map((d) => d.type));
   config.playbooks.forEach((p, i) => {
-    if (p.when.detector !== undefined && !detectors.has(p.when.detector)) {
+    // A playbook may name a detector instance (its id) or every instance of a type.
+    if (
+      p.when.detector !== undefined &&
+      !detectors.has(p.when.detector) &&
+      !detectorTypes.has(p.when.detector as never)
+    ) {
       problems.push({
         path: ['playbooks', i, 'when', 'detector'],
         message: `unknown detector "${p.when.detector}"`,
-        fix: `use a detector id defined under detectors: ${known(detectors)}`,
+        fix: `use a detector id or type defined under detectors: ${known(new Set([...detectors, ...detectorTypes]))}`,
       });
     }
     p.do.forEach((step, j) => {

@@ -54,6 +54,7 @@ function fakeView(
 const params = (overrides: Partial<OracleDeviationParams> = {}): OracleDeviationParams => ({
   market: MARKET,
   oracle: ORACLE,
+  oracleDecimals: 8,
   assets: [{ asset: INV, symbol: 'INV', reference: { feed: INV_FEED } }],
   thresholdBps: 1000,
   criticalBps: 3000,

@@ -15,14 +15,14 @@ import type { DetectorDefinition, Finding, Severity } from './types';
 export interface OracleDeviationParams {
   /** The market's identity (Aave v3: PoolAddressesProvider). */
   market: Hex;
-  /** The market's price oracle (Aave v3: AaveOracle), which quotes in 8-decimal base currency. */
+  /** The market's price oracle (Aave v3: AaveOracle). */
   oracle: Hex;
+  /** Decimals of the oracle's quotes (Aave v3: of its base currency; 8 for USD markets). */
+  oracleDecimals: number;
   assets: { asset: Hex; symbol?: string | undefined; reference: { feed: Hex } }[];
   thresholdBps: number;
   criticalBps: number;
 }
-
-const ORACLE_DECIMALS = 8;
 
 /** |a − b| / b in basis points (b > 0). */
 export function deviationBps(price: bigint, reference: bigint): number {
@@ -42,7 +42,11 @@ export const oracleDeviation: DetectorDefinition<OracleDeviationParams> = {
           view.aaveAssetPrice(params.oracle, a.asset),
           view.feed(a.reference.feed),
         ]);
-        return { a, price, reference: scaleAnswer(reference.answer, reference.decimals, ORACLE_DECIMALS) };
+        return {
+          a,
+          price,
+          reference: scaleAnswer(reference.answer, reference.decimals, params.oracleDecimals),
+        };
       }),
     );
     for (const { a, price, reference } of reads) {
@@ -91,7 +95,7 @@ export const oracleDeviation: DetectorDefinition<OracleDeviationParams> = {
             symbol: label,
             oraclePrice: price.toString(),
             referencePrice: reference.toString(),
-            priceDecimals: ORACLE_DECIMALS,
+            priceDecimals: params.oracleDecimals,
             deviationBps: bps,
             thresholdBps: params.thresholdBps,
             criticalBps: params.criticalBps,

@@ -18,7 +18,11 @@ function run(r: RunResult) {
     detectedBlock: num(r.detectedBlock),
     mitigatedBlock: num(r.mitigatedBlock),
     mitigatedBeforeHarm: r.mitigatedBeforeHarm,
-    actions: r.actions,
+    actions: r.actions.map((a) => ({
+      ...a,
+      sentBlock: a.sentBlock === null ? null : Number(a.sentBlock),
+      minedBlock: a.minedBlock === null ? null : Number(a.minedBlock),
+    })),
     usableAfter: r.usable,
     steps: r.steps.map((s) => ({
       label: s.label,

@@ -106,6 +106,7 @@ export function drillEngineConfig(scenario: Scenario, market: DrillMarket, chain
   const watch = scenario.response.watch ?? collateral;
   return {
     dataDir: '',
+    killSwitch: false,
     chains: [{ id: chainId, name: 'embedded', rpc: [], pollIntervalMs: 5 }],
     markets: [
       {
@@ -572,7 +573,9 @@ function judge(
     if (containing.length > 0)
       reasons.push(`a benign scenario led to ${containing.length} containing action(s)`);
   } else {
-    if (cf.lossUsd < scenario.score.minCounterfactualLossUsd) {
+    if (cf.lossUsd <= 0) {
+      reasons.push('the unprotected run lost nothing: the drill proves nothing');
+    } else if (cf.lossUsd < scenario.score.minCounterfactualLossUsd) {
       reasons.push(
         `the unprotected run lost $${cf.lossUsd.toFixed(0)}, below the scenario's minimum of $${scenario.score.minCounterfactualLossUsd}: the drill proves nothing`,
       );

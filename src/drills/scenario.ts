@@ -167,6 +167,40 @@ function referenceProblems(s: Scenario): ConfigProblem[] {
         fix: `use one of market.assets: ${list(assets)}`,
       });
   };
+  const duplicates = (section: string, names: string[], path: (i: number) => (string | number)[]) => {
+    const seen = new Set<string>();
+    names.forEach((n, i) => {
+      if (seen.has(n))
+        problems.push({
+          path: path(i),
+          message: `duplicate ${section} "${n}"`,
+          fix: `give each of ${section} its own name`,
+        });
+      seen.add(n);
+    });
+  };
+  duplicates(
+    'asset symbols',
+    s.market.assets.map((a) => a.symbol),
+    (i) => ['market', 'assets', i, 'symbol'],
+  );
+  duplicates(
+    'pool ids',
+    s.market.pools.map((p) => p.id),
+    (i) => ['market', 'pools', i, 'id'],
+  );
+  duplicates(
+    'account names',
+    s.accounts.map((a) => a.name),
+    (i) => ['accounts', i, 'name'],
+  );
+  if (s.response.criticalBps < s.response.thresholdBps) {
+    problems.push({
+      path: ['response', 'criticalBps'],
+      message: 'criticalBps is below thresholdBps',
+      fix: 'make criticalBps ≥ thresholdBps',
+    });
+  }
   s.market.assets.forEach((a, i) => {
     if (a.ltvBps > a.liquidationThresholdBps) {
       problems.push({
@@ -210,7 +244,19 @@ function referenceProblems(s: Scenario): ConfigProblem[] {
     for (const sym of Object.keys(a.supplies)) asset(['accounts', i, 'supplies', sym], sym);
   });
   s.timeline.forEach((step, i) => {
-    if (step.actor !== 'market' && !accounts.has(step.actor)) {
+    if (step.actor === 'market' && step.do !== 'set-price') {
+      problems.push({
+        path: ['timeline', i, 'actor'],
+        message: `"market" only publishes prices; it cannot ${step.do}`,
+        fix: `use one of accounts: ${list(accounts)}`,
+      });
+    } else if (step.do === 'set-price' && step.actor !== 'market') {
+      problems.push({
+        path: ['timeline', i, 'actor'],
+        message: "prices are published by the market (the feeds' updater), not by an account",
+        fix: 'remove actor, or set it to "market"',
+      });
+    } else if (step.actor !== 'market' && !accounts.has(step.actor)) {
       problems.push({
         path: ['timeline', i, 'actor'],
         message: `unknown account "${step.actor}"`,

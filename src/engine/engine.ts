@@ -103,6 +103,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     const instance = instantiate(d.id, oracleDeviation, {
       market: resolved.addressesProvider,
       oracle: resolved.oracle,
+      oracleDecimals: resolved.baseCurrencyDecimals,
       assets: d.params.assets,
       thresholdBps: d.params.thresholdBps,
       criticalBps: d.params.criticalBps,
@@ -133,6 +134,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         priorityFeeGwei: e.priorityFeeGwei,
         maxFeeGwei: e.maxFeeGwei,
         dryRun: e.dryRun,
+        receiptPollMs: chain.pollIntervalMs,
         common,
       }),
     );
@@ -149,7 +151,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       clientFor: (chainId: number) => clientForChainId.get(chainId),
       marketsByAddress,
     }),
-    guardrails: { killSwitch: options.killSwitch ?? false },
+    guardrails: { killSwitch: options.killSwitch ?? config.killSwitch },
     common,
     ...(options.hooks ? { hooks: options.hooks } : {}),
   });
@@ -163,6 +165,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       logger: common.logger,
       stateOf,
     });
+    for (const f of findings) {
+      if (f.kind === 'degraded')
+        common.logger.warn(
+          { chain: chainName, block: event.block.number.toString(), detector: f.detectorInstance },
+          f.title,
+        );
+    }
     const results = await incidents.ingest(findings);
     await responder.respond(results, event);
     const processed = { event, findings, doneAt: common.clock.monotonic() };

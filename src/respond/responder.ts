@@ -63,7 +63,17 @@ export function actionId(decision: Decision): string {
 export function createResponder(options: ResponderOptions): Responder {
   const { incidents, common } = options;
   const cooldowns: Cooldowns = createCooldowns();
+  /** Consecutive failures per action id: a transient failure retries next block, a lasting one waits out the cooldown. */
+  const failures = new Map<string, number>();
+  const MAX_QUICK_RETRIES = 3;
+  const retrySoon = (decision: Decision, id: string) => {
+    const n = (failures.get(id) ?? 0) + 1;
+    failures.set(id, n);
+    if (n <= MAX_QUICK_RETRIES) cooldowns.clear(decision.playbook, decision.result);
+  };
   const inFlight = new Set<Promise<void>>();
+  /** Action ids being planned or sent by this process right now. */
+  const inProgress = new Set<string>();
 
   const save = async (plan: ActionPlan, status: ActionStatus, patch: Partial<ActionRecord> = {}) => {
     const existing = await options.actions.getAction(plan.id);
@@ -86,11 +96,30 @@ export function createResponder(options: ResponderOptions): Responder {
   };
 
   const execute = async (decision: Decision, event: BlockEvent) => {
+    const id = actionId(decision);
+    if (inProgress.has(id)) return;
+    const previous = await options.actions.getAction(id);
+    // Exactly once: sent, mined or verified actions are never sent again. A `planned` record left by
+    // an earlier process was interrupted before its transactions were broadcast or recorded; it is
+    // planned again from fresh state, which sends nothing if the effect is already in place.
+    if (
+      previous &&
+      previous.status !== 'failed' &&
+      previous.status !== 'refused' &&
+      previous.status !== 'planned'
+    )
+      return;
+    inProgress.add(id);
+    try {
+      await executeOnce(decision, event, id);
+    } finally {
+      inProgress.delete(id);
+    }
+  };
+
+  const executeOnce = async (decision: Decision, event: BlockEvent, id: string) => {
     const incidentId = decision.result.incident.id;
     const block = event.block.number;
-    const id = actionId(decision);
-    const previous = await options.actions.getAction(id);
-    if (previous && previous.status !== 'failed' && previous.status !== 'refused') return; // exactly once
 
     await incidents.record(
       incidentId,
@@ -158,7 +187,7 @@ export function createResponder(options: ResponderOptions): Responder {
     try {
       gas = await executor.simulate(plan);
     } catch (error) {
-      cooldowns.clear(decision.playbook, decision.result); // the state may change: retry next block
+      retrySoon(decision, plan.id); // the state may change: retry next block, a few times
       await save(plan, 'refused', { reason: describeError(error) });
       await incidents.record(
         incidentId,
@@ -177,6 +206,8 @@ export function createResponder(options: ResponderOptions): Responder {
       block,
     );
     if (executor.dryRun) {
+      // Refused, not planned: a dry run must not block a real execution later.
+      await save(plan, 'refused', { reason: 'dry run: simulated, not sent' });
       await incidents.record(
         incidentId,
         'decision',
@@ -191,7 +222,7 @@ export function createResponder(options: ResponderOptions): Responder {
     try {
       sent = await executor.send(plan, gas, { baseFeePerGas: event.block.baseFeePerGas ?? null });
     } catch (error) {
-      cooldowns.clear(decision.playbook, decision.result); // a send can fail transiently: retry next block
+      retrySoon(decision, plan.id); // a send can fail transiently: retry next block, a few times
       await save(plan, 'failed', { reason: describeError(error) });
       await incidents.record(
         incidentId,

@@ -36,7 +36,19 @@ export interface AaveMarketAddresses {
   oracle: Hex;
   poolConfigurator: Hex;
   dataProvider: Hex;
+  /** Decimals of the oracle's base currency (8 for a USD market, 18 for an ETH one). */
+  baseCurrencyDecimals: number;
 }
+
+const baseCurrencyUnitAbi = [
+  {
+    type: 'function',
+    name: 'BASE_CURRENCY_UNIT',
+    stateMutability: 'view',
+    inputs: [],
+    outputs: [{ type: 'uint256' }],
+  },
+] as const;
 
 export async function resolveAaveMarket(
   client: Client,
@@ -50,6 +62,12 @@ export async function resolveAaveMarket(
     read('getPoolConfigurator'),
     read('getPoolDataProvider'),
   ]);
+  const unit = await readContract(client, {
+    address: oracle,
+    abi: baseCurrencyUnitAbi,
+    functionName: 'BASE_CURRENCY_UNIT',
+  });
+  const baseCurrencyDecimals = unit.toString().length - 1;
   const lower = (a: Hex) => a.toLowerCase() as Hex;
   return {
     addressesProvider: lower(addressesProvider),
@@ -57,5 +75,6 @@ export async function resolveAaveMarket(
     oracle: lower(oracle),
     poolConfigurator: lower(poolConfigurator),
     dataProvider: lower(dataProvider),
+    baseCurrencyDecimals,
   };
 }

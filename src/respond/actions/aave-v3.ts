@@ -3,9 +3,10 @@
  *
  * `aave-v3.contain-collateral` freezes a reserve and sets its LTV to 0. Why this and not a pause:
  * a frozen reserve takes no new supply or borrow, and LTV 0 removes the asset's borrowing power
- * even for collateral an attacker deposited before the freeze, yet repayments, withdrawals and
- * liquidations keep working, so honest users can leave and unhealthy positions can still be
- * cleared. A reserve pause (`aave-v3.pause-reserve`) stops those too; it stays available for an
+ * even for collateral an attacker deposited before the freeze, yet repayments, withdrawals of the
+ * asset and liquidations keep working, so honest users can leave and unhealthy positions can still
+ * be cleared. (Aave's LTV-0 rule does make a borrower who holds the asset as collateral repay or
+ * withdraw it before withdrawing other collateral.) A reserve pause (`aave-v3.pause-reserve`) stops those too; it stays available for an
  * exploit in the asset's own logic. Neither halts the other markets.
  */
 import type { Client, Hex } from 'viem';
@@ -51,7 +52,7 @@ export function createAavePlanBuilder(options: AavePlanBuilderOptions): PlanBuil
           { description: 'reserve frozen', read: async () => (await readConfig()).isFrozen, expected: true },
           { description: 'LTV is 0', read: async () => (await readConfig()).ltvBps, expected: 0 },
         );
-        blastRadius = `${typeof symbol === 'string' ? symbol : asset}: no new supply or borrow, no borrowing power as collateral; repay, withdraw and liquidation unaffected; other reserves unaffected`;
+        blastRadius = `${typeof symbol === 'string' ? symbol : asset}: no new supply or borrow, no borrowing power as collateral; repay, liquidation and withdrawal of it unaffected (borrowers holding it must withdraw or repay it before withdrawing other collateral); other reserves unaffected`;
         break;
       }
       case 'aave-v3.pause-reserve': {

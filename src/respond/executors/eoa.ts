@@ -27,6 +27,8 @@ export interface EoaExecutorOptions {
   priorityFeeGwei: number;
   maxFeeGwei: number;
   dryRun: boolean;
+  /** How often to ask for receipts (the chain's poll interval). */
+  receiptPollMs: number;
   common: Common;
 }
 
