@@ -10,7 +10,7 @@ import type { Client, EIP1193Provider } from 'viem';
 import { getBlock, getBlockNumber } from 'viem/actions';
 import type { Common } from '../common/common';
 import { describeError } from '../common/errors';
-import type { BlockEvent } from '../detectors/types';
+import type { BlockEvent } from './events';
 
 export interface BlockSourceOptions {
   client: Client;

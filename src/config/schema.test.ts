@@ -153,7 +153,9 @@ describe('parseConfig: references between sections', () => {
     data.playbooks![0]!.when.detector = 'wbtc-oracle';
     const error = invalid(data);
     expect(error.message).toContain('  - playbooks[0].when.detector: unknown detector "wbtc-oracle"\n');
-    expect(error.message).toContain('    fix: use a detector id or type defined under detectors: "weth-oracle", "oracle-deviation"');
+    expect(error.message).toContain(
+      '    fix: use a detector id or type defined under detectors: "weth-oracle", "oracle-deviation"',
+    );
   });
 
   it('rejects a playbook step naming an unknown executor, and says when none is defined', () => {

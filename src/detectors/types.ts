@@ -6,7 +6,10 @@
  * to the event's block, so replaying the same blocks gives the same findings with the same ids.
  */
 import type { Hex } from 'viem';
+import type { BlockEvent, BlockRef } from '../chain/events';
 import type { BlockView } from './view';
+
+export type { BlockEvent, BlockRef, ChainEvent } from '../chain/events';
 
 export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
 export type FindingKind =
@@ -29,14 +32,6 @@ export interface Subject {
   account?: Hex;
 }
 
-export interface BlockRef {
-  number: bigint;
-  hash: Hex;
-  parentHash: Hex;
-  timestamp: bigint;
-  baseFeePerGas?: bigint | null;
-}
-
 export interface Finding {
   /** Deterministic: hash of detector, dedupe key and block hash. */
   id: string;
@@ -55,16 +50,6 @@ export interface Finding {
   evidence: Record<string, string | number | boolean>;
   block: BlockRef;
 }
-
-/** What every stage downstream of the source sees. Later: `reorg` and `finalized`. */
-export type ChainEvent = {
-  type: 'block';
-  chainId: number;
-  block: BlockRef;
-  /** Monotonic milliseconds (clock.monotonic) when the source had the block. */
-  receivedAt: number;
-};
-export type BlockEvent = Extract<ChainEvent, { type: 'block' }>;
 
 export interface DetectorState {
   get<T>(key: string): T | undefined;
