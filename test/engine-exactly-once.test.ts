@@ -5,6 +5,7 @@
 import type { Hex } from 'viem';
 import { getBlock, getTransactionCount, waitForTransactionReceipt, writeContract } from 'viem/actions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { toBlockRef } from '../src/chain/events';
 import { type Common, createCommon } from '../src/common/common';
 import type { BlockEvent } from '../src/detectors/types';
 import { drillEngineConfig, type PreparedDrill, prepareDrill } from '../src/drills/runner';
@@ -39,13 +40,7 @@ describe('engine: a containing action is sent exactly once', () => {
       type: 'block',
       chainId: drill.chain.chainId,
       receivedAt: common.clock.monotonic(),
-      block: {
-        number: block.number,
-        hash: block.hash,
-        parentHash: block.parentHash,
-        timestamp: block.timestamp,
-        baseFeePerGas: block.baseFeePerGas,
-      },
+      block: toBlockRef(block),
     };
   };
 

@@ -10,7 +10,7 @@ import type { Client, EIP1193Provider } from 'viem';
 import { getBlock, getBlockNumber } from 'viem/actions';
 import type { Common } from '../common/common';
 import { describeError } from '../common/errors';
-import type { BlockEvent } from './events';
+import { type BlockEvent, toBlockRef } from './events';
 
 export interface BlockSourceOptions {
   client: Client;
@@ -105,13 +105,7 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
           type: 'block',
           chainId: options.chainId,
           receivedAt,
-          block: {
-            number: block.number,
-            hash: block.hash,
-            parentHash: block.parentHash,
-            timestamp: block.timestamp,
-            baseFeePerGas: block.baseFeePerGas,
-          },
+          block: toBlockRef(block),
         };
         cursor++;
       }

@@ -21,3 +21,20 @@ export type ChainEvent = {
   receivedAt: number;
 };
 export type BlockEvent = Extract<ChainEvent, { type: 'block' }>;
+
+/** The block reference of a fetched block (a mined one: number and hash are set). */
+export function toBlockRef(block: {
+  number: bigint;
+  hash: Hex;
+  parentHash: Hex;
+  timestamp: bigint;
+  baseFeePerGas?: bigint | null;
+}): BlockRef {
+  return {
+    number: block.number,
+    hash: block.hash,
+    parentHash: block.parentHash,
+    timestamp: block.timestamp,
+    baseFeePerGas: block.baseFeePerGas ?? null,
+  };
+}

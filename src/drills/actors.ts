@@ -7,9 +7,10 @@
  * a bot watching the chain would. The block builder then orders the mempool by tip, so the
  * engine's transactions must outbid these to land first.
  */
-import { type Abi, encodeFunctionData, type Hex, parseGwei } from 'viem';
+import { type Abi, type Hex, parseGwei } from 'viem';
 import { getBlock, getTransactionCount, readContract, sendRawTransaction } from 'viem/actions';
 import type { EmbeddedChain, FundedAccount } from '../chain/embedded';
+import { signCall } from '../chain/transactions';
 import { aaveOracleAbi, erc20Abi, poolAbi } from '../protocols/aave-v3/abi';
 import { DEFAULT_SWAP_GAS, type PairState, planSwapExactIn, readPair } from '../protocols/uniswap-v2/pool';
 import { type DrillMarket, toPrice, toUnits } from './market';
@@ -84,15 +85,8 @@ export function createActors(chain: EmbeddedChain, market: DrillMarket, scenario
         nonce = await getTransactionCount(client, { address: from.address, blockTag: 'pending' });
       nonces.set(from.address, nonce + 1);
       signed.push(
-        await from.account.signTransaction!({
+        await signCall(from.account, call, {
           chainId: chain.chainId,
-          type: 'eip1559',
-          to: call.to,
-          data: encodeFunctionData({
-            abi: call.abi,
-            functionName: call.functionName,
-            args: call.args as unknown[],
-          }),
           nonce,
           gas: call.gas,
           maxFeePerGas,

@@ -7,7 +7,7 @@
  * effect by reading state back. The key never leaves this closure: it is not logged, stored or
  * returned.
  */
-import { type Client, encodeFunctionData, type Hex, parseGwei, type TransactionReceipt } from 'viem';
+import { type Client, type Hex, parseGwei, type TransactionReceipt } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
   estimateContractGas,
@@ -15,6 +15,7 @@ import {
   sendRawTransaction,
   waitForTransactionReceipt,
 } from 'viem/actions';
+import { signCall } from '../../chain/transactions';
 import type { Common } from '../../common/common';
 import { describeError, FirebreakError } from '../../common/errors';
 import type { ActionPlan } from '../types';
@@ -108,15 +109,8 @@ export function createEoaExecutor(options: EoaExecutorOptions): Executor {
       const maxPriorityFeePerGas = tip < maxFeePerGas ? tip : maxFeePerGas;
       const txHashes: Hex[] = [];
       for (const [i, call] of plan.calls.entries()) {
-        const serialized = await account.signTransaction({
+        const serialized = await signCall(account, call, {
           chainId: options.chainId,
-          type: 'eip1559',
-          to: call.to,
-          data: encodeFunctionData({
-            abi: call.abi,
-            functionName: call.functionName,
-            args: call.args as unknown[],
-          }),
           nonce: await nonce(),
           gas: gas[i] ?? 1_000_000n,
           maxFeePerGas,
