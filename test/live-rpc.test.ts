@@ -16,7 +16,11 @@ import type { ServedChain } from '../src/chain/embedded';
 import { connectChain } from '../src/chain/rpc';
 import { createCommon } from '../src/common/common';
 import { isFirebreakError } from '../src/common/errors';
-import type { ChainConfig, FirebreakConfig } from '../src/config/schema';
+import {
+  type ChainConfig,
+  chainConfig as chainConfigSchema,
+  type FirebreakConfig,
+} from '../src/config/schema';
 import { drillEngineConfig, type PreparedDrill, prepareDrill } from '../src/drills/runner';
 import { loadScenario, type Scenario } from '../src/drills/scenario';
 import { createEngine } from '../src/engine/engine';
@@ -225,7 +229,12 @@ describe('live RPC: firebreak run over HTTP against a served chain', () => {
   }, 60_000);
 
   it('refuses an endpoint that serves another chain id', async () => {
-    const chainConfig: ChainConfig = { id: 1, name: 'mainnet', rpc: [served.url], pollIntervalMs: 20 };
+    const chainConfig: ChainConfig = chainConfigSchema.parse({
+      id: 1,
+      name: 'mainnet',
+      rpc: [served.url],
+      pollIntervalMs: 20,
+    });
     const error = await connectChain(chainConfig).then(
       () => undefined,
       (e: unknown) => e,
@@ -239,12 +248,12 @@ describe('live RPC: firebreak run over HTTP against a served chain', () => {
   it('fails fast with ERR_RPC_UNREACHABLE on a closed port, without the URL path', async () => {
     const port = await closedPort();
     const secretPath = '/v2/s3cr3t-api-key-do-not-print';
-    const chainConfig: ChainConfig = {
+    const chainConfig: ChainConfig = chainConfigSchema.parse({
       id: drill.chain.chainId,
       name: 'local',
       rpc: [`http://127.0.0.1:${port}${secretPath}`],
       pollIntervalMs: 20,
-    };
+    });
     const started = performance.now();
     const error = await connectChain(chainConfig).then(
       () => undefined,

@@ -12,15 +12,27 @@ export interface BlockRef {
   baseFeePerGas?: bigint | null;
 }
 
-/** What every stage downstream of the source sees. Later: `reorg` and `finalized`. */
-export type ChainEvent = {
-  type: 'block';
-  chainId: number;
-  block: BlockRef;
-  /** Monotonic milliseconds (clock.monotonic) when the source had the block. */
-  receivedAt: number;
-};
+/**
+ * What every stage downstream of the source sees, in order:
+ * - `block`: a new block on the canonical chain, each exactly once (unless a reorg orphans it, after
+ *   which the replacing block comes as a new `block`);
+ * - `reorg`: the listed blocks (highest first) are no longer canonical; everything derived only from
+ *   them must be retracted; the new branch follows as `block` events from `ancestor.number + 1`;
+ * - `finalized`: every block up to `block` has `confirmations` on top and can no longer be orphaned.
+ */
+export type ChainEvent =
+  | {
+      type: 'block';
+      chainId: number;
+      block: BlockRef;
+      /** Monotonic milliseconds (clock.monotonic) when the source had the block. */
+      receivedAt: number;
+    }
+  | { type: 'reorg'; chainId: number; orphaned: BlockRef[]; ancestor: BlockRef; receivedAt: number }
+  | { type: 'finalized'; chainId: number; block: BlockRef };
 export type BlockEvent = Extract<ChainEvent, { type: 'block' }>;
+export type ReorgEvent = Extract<ChainEvent, { type: 'reorg' }>;
+export type FinalizedEvent = Extract<ChainEvent, { type: 'finalized' }>;
 
 /** The block reference of a fetched block (a mined one: number and hash are set). */
 export function toBlockRef(block: {

@@ -45,8 +45,21 @@ const kind = z.enum([
 export const chainConfig = z.strictObject({
   id: z.number().int().positive(),
   name: z.string().min(1),
+  /** HTTP(S) endpoints, in order of preference; each a plain URL or `{ env }` for one with a key. */
   rpc: z.array(rpcEndpoint).min(1, 'needs at least one RPC endpoint'),
+  /** Optional WebSocket endpoint: new heads are pushed; the source falls back to polling when it drops. */
+  ws: rpcEndpoint.optional(),
+  /** Blocks after which a block is treated as final (no reorg can orphan it). */
+  confirmations: z.number().int().min(0).default(12),
   pollIntervalMs: z.number().int().min(1).default(1000),
+  /** Largest block range one `eth_getLogs` asks for during catch-up. */
+  maxBlockRange: z.number().int().min(1).default(500),
+  /** Requests in flight at once per chain during catch-up. */
+  concurrency: z.number().int().min(1).max(64).default(4),
+  /** First block to ingest when there is no checkpoint; default: the head at start. */
+  startBlock: z.number().int().min(0).optional(),
+  /** Independent endpoints that must agree on a block hash and the reads behind an action before it is taken. */
+  quorum: z.number().int().min(1).default(1),
 });
 
 export const marketConfig = z.strictObject({
@@ -184,6 +197,15 @@ export function crossReferenceProblems(config: FirebreakConfig): ConfigProblem[]
   const executors = new Set(config.executors.map((e) => e.id));
   const known = (set: Set<string>) => [...set].map((s) => `"${s}"`).join(', ') || '(none defined)';
 
+  config.chains.forEach((c, i) => {
+    if (c.quorum > c.rpc.length) {
+      problems.push({
+        path: ['chains', i, 'quorum'],
+        message: `quorum ${c.quorum} needs at least ${c.quorum} RPC endpoints; ${c.rpc.length} configured`,
+        fix: `add RPC endpoints from independent providers, or lower quorum to ≤ ${c.rpc.length}`,
+      });
+    }
+  });
   config.markets.forEach((m, i) => {
     if (!chains.has(m.chain)) {
       problems.push({

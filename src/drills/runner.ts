@@ -107,7 +107,19 @@ export function drillEngineConfig(scenario: Scenario, market: DrillMarket, chain
   return {
     dataDir: '',
     killSwitch: false,
-    chains: [{ id: chainId, name: 'embedded', rpc: [], pollIntervalMs: 5 }],
+    chains: [
+      // The embedded chain is instant-final: nothing reorganises it unless a test does so on purpose.
+      {
+        id: chainId,
+        name: 'embedded',
+        rpc: [],
+        pollIntervalMs: 5,
+        confirmations: 0,
+        maxBlockRange: 500,
+        concurrency: 4,
+        quorum: 1,
+      },
+    ],
     markets: [
       {
         id: 'drill-market',
