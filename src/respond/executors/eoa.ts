@@ -135,7 +135,7 @@ export function createEoaExecutor(options: EoaExecutorOptions): Executor {
         txHashes.map(async (hash) => {
           const receipt = await waitForTransactionReceipt(client, {
             hash,
-            pollingInterval: 5,
+            pollingInterval: options.receiptPollMs,
             timeout: 600_000,
           });
           if (receipt.status !== 'success') {
