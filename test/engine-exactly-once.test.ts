@@ -218,6 +218,56 @@ describe('engine: a containing action is sent exactly once', () => {
     }
   });
 
+  it('runs a response that a crash interrupted (block committed, response not run) at restart, once', async () => {
+    const store = await openStore({ memory: true });
+    try {
+      const txsBefore = await guardianTxCount();
+      // What a crash between the block's transaction and its response leaves: the findings and the
+      // checkpoint stored, the checkpoint marked `response_pending`.
+      const config = drillEngineConfig(scenario, drill.market, drill.chain.chainId);
+      const crashed = await createEngine({
+        config: { ...config, playbooks: [] },
+        chains: new Map([['embedded', { client: client() }]]),
+        store,
+        common,
+        secrets: { FIREBREAK_GUARDIAN_KEY: guardian().privateKey },
+      });
+      await crashed.processBlock('embedded', manipulated);
+      await store.db.updateTable('checkpoints').set({ response_pending: true }).execute();
+      expect(await guardianTxCount()).toBe(txsBefore);
+      expect((await recorded(store)).actions).toEqual([]);
+
+      // The restarted engine finds it at start, before following the chain.
+      const restarted = await engineOver(store);
+      restarted.start();
+      for (let i = 0; i < 500 && (await recorded(store)).actions[0]?.status !== 'verified'; i++)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      await restarted.stop();
+      await restarted.settled();
+      expect(await guardianTxCount()).toBe(txsBefore + 2);
+      const { actions, types, timeline } = await recorded(store);
+      expect(actions.map((a) => [a.action, a.status])).toEqual([['aave-v3.contain-collateral', 'verified']]);
+      expect(types.filter((t) => t === 'tx-sent')).toHaveLength(1);
+      // Sent in response to the interrupted block itself, not to a later one.
+      expect(timeline.find((e) => e.type === 'tx-sent')?.block_number).toBe(manipulated.block.number);
+      expect(types.filter((t) => t === 'finding')).toHaveLength(1);
+      const checkpoint = await store.db.selectFrom('checkpoints').selectAll().executeTakeFirstOrThrow();
+      expect(checkpoint.response_pending).toBe(false);
+      const counted = await store.db.selectFrom('processed_blocks').selectAll().execute();
+      expect(counted.find((r) => r.block_hash === manipulated.block.hash)?.times_processed).toBe(1);
+
+      // And not again after another restart.
+      const again = await engineOver(store);
+      again.start();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await again.stop();
+      await again.settled();
+      expect(await guardianTxCount()).toBe(txsBefore + 2);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('sends nothing with the kill-switch on and puts the refusal on the timeline', async () => {
     const store = await openStore({ memory: true });
     try {

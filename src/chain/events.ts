@@ -1,8 +1,8 @@
 /**
- * Chain — what the block source emits: the tagged union every stage downstream sees. Reorg and
- * finality events join it with the Watch issue (`{ type: 'reorg' } | { type: 'finalized' }`).
+ * Chain — what the block source emits: the tagged union every stage downstream sees, in order:
+ * `block | reorg | finalized` (the ingestor in `ingest.ts`, decided by the tracker in `reorg.ts`).
  */
-import type { Hex } from 'viem';
+import type { Hex, Log } from 'viem';
 
 export interface BlockRef {
   number: bigint;
@@ -27,6 +27,11 @@ export type ChainEvent =
       block: BlockRef;
       /** Monotonic milliseconds (clock.monotonic) when the source had the block. */
       receivedAt: number;
+      /**
+       * Every log of the block, in log-index order, when the source was asked for them (`logs: true`);
+       * checked to carry this block's hash, so they never come from another branch.
+       */
+      logs?: readonly Log<bigint, number, false>[];
     }
   | { type: 'reorg'; chainId: number; orphaned: BlockRef[]; ancestor: BlockRef; receivedAt: number }
   | { type: 'finalized'; chainId: number; block: BlockRef };

@@ -5,6 +5,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect, parseArgs } from 'node:util';
+import { getBlockNumber } from 'viem/actions';
+import { checkRange, parseBlockNumber } from '../chain/replay';
+import { connectChain } from '../chain/rpc';
 import { createCommon } from '../common/common';
 import { describeError, FirebreakError, isFirebreakError, redact, USER_ERROR_CODES } from '../common/errors';
 import { createLogger, type LoggerOptions } from '../common/logger';
@@ -12,6 +15,7 @@ import { loadConfig } from '../config/load';
 import { drillToJson } from '../drills/report';
 import { type DrillProgress, runDrill } from '../drills/runner';
 import { loadScenario } from '../drills/scenario';
+import { recordChain } from '../engine/record';
 import { bold, dim, renderScorecard, renderTimeline, yellow } from './output';
 import { runLive } from './run';
 
@@ -24,6 +28,10 @@ Usage:
       --block-budget-ms  wall-clock time the engine gets per block (default 12000; 250 is L2-like)
   firebreak run --config <firebreak.config.yaml|.ts>
       Follow the configured chains and respond to incidents until interrupted (Ctrl-C).
+  firebreak record --config <file> [--chain <name>] --from <block> --to <block|latest> --out <file.jsonl.gz>
+      Record a block range of a configured chain — blocks, logs and every state read the
+      configured detectors make — to a compressed file that replays with no node.
+      --progress-every N  a progress line on stderr every N blocks (default 100); --quiet for none
   firebreak config check <file>
       Validate a config file: every problem with its path and fix. Exit 2 if invalid.
   firebreak --help | --version
@@ -51,6 +59,8 @@ export async function main(argv: string[]): Promise<number> {
         return await run(rest);
       case 'config':
         return await config(rest);
+      case 'record':
+        return await record(rest);
       default:
         throw new FirebreakError(
           'ERR_USAGE',
@@ -157,4 +167,104 @@ async function run(args: string[]): Promise<number> {
   const loaded = await loadConfig(file);
   const level = (process.env.FIREBREAK_LOG_LEVEL as LoggerOptions['level']) ?? 'info';
   return runLive(loaded, createLogger({ level }));
+}
+
+async function record(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    config: { type: 'string', short: 'c' },
+    chain: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+    'progress-every': { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
+  });
+  const usage =
+    'firebreak record --config firebreak.config.yaml --chain mainnet --from 19000000 --to 19000100 --out range.jsonl.gz';
+  const file = values.config as string | undefined;
+  const out = values.out as string | undefined;
+  if (!file) throw new FirebreakError('ERR_USAGE', `record needs --config <file>\n    fix: ${usage}`);
+  if (!out) throw new FirebreakError('ERR_USAGE', `record needs --out <file>\n    fix: ${usage}`);
+  const everyArg = values['progress-every'] as string | undefined;
+  const every = everyArg === undefined ? 100 : Number(everyArg);
+  if (!Number.isInteger(every) || every <= 0)
+    throw new FirebreakError(
+      'ERR_USAGE',
+      `--progress-every must be a positive whole number, got "${everyArg}"`,
+    );
+  // Check what can be checked before touching the network.
+  const fromArg = values.from as string | undefined;
+  const toArg = values.to as string | undefined;
+  if (fromArg !== 'latest') parseBlockNumber(fromArg, '--from');
+  if (toArg !== 'latest') parseBlockNumber(toArg, '--to');
+  const loaded = await loadConfig(file);
+  const names = loaded.chains.map((c) => `"${c.name}"`).join(', ');
+  const chainName =
+    (values.chain as string | undefined) ?? (loaded.chains.length === 1 ? loaded.chains[0]!.name : undefined);
+  if (chainName === undefined)
+    throw new FirebreakError(
+      'ERR_USAGE',
+      `the config has several chains: say which with --chain\n    fix: one of ${names}`,
+    );
+  const chain = loaded.chains.find((c) => c.name === chainName);
+  if (!chain)
+    throw new FirebreakError('ERR_USAGE', `unknown chain "${chainName}"\n    fix: use one of ${names}`);
+
+  const level = (process.env.FIREBREAK_LOG_LEVEL as LoggerOptions['level']) ?? 'warn';
+  const logger = createLogger({ level });
+  const { client } = await connectChain(chain);
+  const head = await getBlockNumber(client, { cacheTime: 0 });
+  const { from, to } = checkRange(
+    { from: parseBlockNumber(fromArg, '--from', head), to: parseBlockNumber(toArg, '--to', head) },
+    head,
+  );
+  const controller = new AbortController();
+  const interrupt = () => controller.abort();
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const quiet = values.quiet === true;
+  const started = performance.now();
+  const total = to - from + 1n;
+  if (!quiet)
+    process.stderr.write(
+      `${bold(`firebreak record: ${chain.name} blocks ${from}–${to}`)} ${dim(`(${total} blocks) → ${out}`)}\n`,
+    );
+  try {
+    const summary = await recordChain({
+      config: loaded,
+      chain: chain.name,
+      client,
+      from,
+      to,
+      out,
+      common: createCommon({ logger, signal: controller.signal }),
+      onProgress: (p) => {
+        if (quiet || (p.recorded % every !== 0 && p.recorded !== p.total)) return;
+        const seconds = (performance.now() - started) / 1000;
+        process.stderr.write(
+          `${dim(`[${seconds.toFixed(1)}s]`)} ${p.recorded}/${p.total} blocks (#${p.blockNumber}), ${p.logs} logs, ${p.calls} calls, ${(p.recorded / Math.max(seconds, 0.001)).toFixed(0)} blocks/s\n`,
+        );
+      },
+    });
+    console.log(
+      `recorded ${summary.blocks} blocks (${summary.from}–${summary.to}) of chain ${chain.name}: ${summary.logs} logs, ${summary.calls} state reads by ${summary.detectors.length} detector(s) → ${out} (${(summary.bytes / 1024).toFixed(1)} KiB) in ${(summary.ms / 1000).toFixed(1)} s`,
+    );
+    if (summary.detectorFailures.length > 0) {
+      const first = summary.detectorFailures[0]!;
+      console.error(
+        `firebreak: ${yellow(`${summary.detectorFailures.length} detector run(s) failed while recording`)} (first: ${first.detector} at block ${first.block}: ${first.error})\n    their reads are missing from ${out}: replaying those blocks reports them; fix the cause and record again`,
+      );
+      return 1;
+    }
+    return 0;
+  } catch (error) {
+    if (controller.signal.aborted) {
+      console.error(`firebreak: recording interrupted; nothing written to ${out}`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    process.removeListener('SIGINT', interrupt);
+    process.removeListener('SIGTERM', interrupt);
+  }
 }

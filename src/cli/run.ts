@@ -1,29 +1,47 @@
 /**
  * CLI — `firebreak run`: connect to the configured chains, open the store, start the engine and
- * keep it running until SIGINT/SIGTERM.
+ * keep it running until SIGINT/SIGTERM. A chain with a `ws` endpoint is woken by its pushed heads
+ * (falling back to polling while the socket is down); the others poll.
  */
+import { type HeadSignal, wsHeads } from '../chain/heads';
 import { connectChain } from '../chain/rpc';
 import { createCommon } from '../common/common';
 import type { Logger } from '../common/logger';
+import { resolveSecret } from '../config/load';
 import type { FirebreakConfig } from '../config/schema';
 import { createEngine, type EngineChain } from '../engine/engine';
 import { openStore } from '../store/store';
 
 export async function runLive(config: FirebreakConfig, logger: Logger): Promise<number> {
-  const chains = new Map<string, EngineChain>();
-  for (const chain of config.chains) {
-    const connected = await connectChain(chain);
-    chains.set(chain.name, { client: connected.client });
-    logger.info({ chain: chain.name, id: chain.id }, 'connected');
-  }
   const controller = new AbortController();
-  const store = await openStore({ dataDir: config.dataDir });
+  const common = createCommon({ logger, signal: controller.signal });
+  const chains = new Map<string, EngineChain>();
+  const heads: HeadSignal[] = [];
+  let store: Awaited<ReturnType<typeof openStore>> | undefined;
   try {
+    for (const chain of config.chains) {
+      const connected = await connectChain(chain);
+      const entry: EngineChain = { client: connected.client };
+      if (chain.ws !== undefined) {
+        const url =
+          typeof chain.ws === 'string' ? chain.ws : resolveSecret(chain.ws, `chains[${chain.name}].ws`);
+        const signal = wsHeads({
+          url,
+          fallbackPollMs: chain.pollIntervalMs,
+          common: { ...common, logger: logger.child({ chain: chain.name }) },
+        });
+        heads.push(signal);
+        entry.heads = signal;
+      }
+      chains.set(chain.name, entry);
+      logger.info({ chain: chain.name, id: chain.id, heads: chain.ws ? 'ws' : 'poll' }, 'connected');
+    }
+    store = await openStore({ dataDir: config.dataDir });
     const engine = await createEngine({
       config,
       chains,
       store,
-      common: createCommon({ logger, signal: controller.signal }),
+      common,
       // The operator's emergency brake, without editing the config.
       ...(process.env.FIREBREAK_KILL_SWITCH === '1' ? { killSwitch: true } : {}),
     });
@@ -38,7 +56,8 @@ export async function runLive(config: FirebreakConfig, logger: Logger): Promise<
     await engine.stop();
     await engine.settled();
   } finally {
-    await store.close();
+    for (const h of heads) h.close();
+    await store?.close();
   }
   return 0;
 }

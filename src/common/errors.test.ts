@@ -139,6 +139,7 @@ describe('FirebreakError', () => {
     expect([...USER_ERROR_CODES].sort()).toEqual([
       'ERR_CONFIG_INVALID',
       'ERR_CONFIG_NOT_FOUND',
+      'ERR_RECORDING_INVALID',
       'ERR_SCENARIO_INVALID',
       'ERR_SCENARIO_NOT_FOUND',
       'ERR_SECRET_MISSING',

@@ -1,24 +1,43 @@
 /**
  * Engine — the one place where the stages are wired together:
  *
- *   block source → block view → detectors → incidents → playbooks → executors → verify
+ *   ingestor (per chain) → block view → detectors → incidents → playbooks → executors → verify
  *
  * No stage knows the next one; each gets its input here and hands back its output. The engine
  * takes already-connected clients (the embedded chain, or RPC endpoints through `connectChain`),
  * a store and the secrets source, so tests, drills and `firebreak run` all build it the same way.
+ *
+ * Exactly once across crashes: each chain's ingestor resumes from the chain's checkpoint in the
+ * store. A block's findings (with their incidents and timeline) and the checkpoint that moves past
+ * the block are written in ONE transaction, which also counts the block in `processed_blocks`; the
+ * response (playbooks → actions) runs after it, and a response a crash interrupted runs again at
+ * restart (`response_pending`; actions are idempotent by their deterministic id). A `reorg` retracts
+ * the findings of the orphaned blocks, records it on their incidents' timelines, marks the blocks
+ * orphaned and moves the checkpoint back to the common ancestor, again in one transaction. Actions
+ * already sent are not undone; the timeline says so.
+ *
+ * Several chains: each runs its own loop with its own ingestor and cursor; a loop that fails logs,
+ * backs off and restarts from its checkpoint, and the other chains go on.
  */
 import type { Client, EIP1193Provider, Hex } from 'viem';
-import { type BlockSource, createBlockSource } from '../chain/block-source';
+import type { HeadWakeups } from '../chain/block-source';
+import type { FinalizedEvent, ReorgEvent } from '../chain/events';
+import { createIngestor, type Ingestor, type IngestorOptions } from '../chain/ingest';
+import type { DeepReorgEvent, TrackedEvent } from '../chain/reorg';
 import type { Common } from '../common/common';
-import { FirebreakError } from '../common/errors';
+import { describeError, FirebreakError } from '../common/errors';
 import { resolveSecret, type SecretSource } from '../config/load';
-import type { FirebreakConfig } from '../config/schema';
-import { oracleDeviation } from '../detectors/oracle-deviation';
+import type { ChainConfig, FirebreakConfig } from '../config/schema';
 import { memoryDetectorState, runDetectors } from '../detectors/run';
-import { type BlockEvent, type DetectorInstance, type Finding, instantiate } from '../detectors/types';
+import type { BlockEvent, DetectorInstance, Finding } from '../detectors/types';
 import { createBlockView } from '../detectors/view';
-import { createIncidentManager, type IncidentManager, type IncidentRepository } from '../incidents/manager';
-import { type AaveMarketAddresses, resolveAaveMarket } from '../protocols/aave-v3/market';
+import {
+  createIncidentManager,
+  type IncidentManager,
+  type IncidentRepository,
+  type IngestResult,
+} from '../incidents/manager';
+import type { AaveMarketAddresses } from '../protocols/aave-v3/market';
 import { createAavePlanBuilder } from '../respond/actions/aave-v3';
 import { createEoaExecutor, type Executor } from '../respond/executors/eoa';
 import {
@@ -27,14 +46,33 @@ import {
   type Responder,
   type ResponderHooks,
 } from '../respond/responder';
+import {
+  type Checkpoint,
+  clearResponsePending,
+  countLiveFindings,
+  getCheckpoint,
+  listActionsTaken,
+  listCanonicalBlocks,
+  listFindingsOfBlock,
+  markBlocksOrphaned,
+  recordBlockProcessed,
+  retractFindingsOfBlocks,
+  type StoredFinding,
+  setCheckpoint,
+} from '../store/ingestion';
+import { type StoreDb, storeActions } from '../store/store';
+import { buildDetectors } from './detectors';
 
 export interface EngineChain {
   client: Client;
-  /** Where the provider can push `newHeads` (embedded chain, WebSocket), the source wakes on them. */
+  /** Where the provider can push `newHeads` (embedded chain), the source wakes on them. */
   provider?: EIP1193Provider;
+  /** A head signal (`chain/heads.ts`: polling, WebSocket `newHeads`); preferred over `provider`. */
+  heads?: HeadWakeups;
 }
 
-export type EngineStore = IncidentRepository & ActionRepository;
+/** What the engine needs of the store: the repositories, and the database for its transactions. */
+export type EngineStore = IncidentRepository & ActionRepository & { readonly db: StoreDb };
 
 export interface BlockProcessed {
   event: BlockEvent;
@@ -43,8 +81,20 @@ export interface BlockProcessed {
   doneAt: number;
 }
 
+export interface ReorgProcessed {
+  chain: string;
+  event: ReorgEvent | DeepReorgEvent;
+  /** The findings this reorg retracted, with their incidents. */
+  retracted: StoredFinding[];
+}
+
 export interface EngineHooks extends ResponderHooks {
   onBlockProcessed?(info: BlockProcessed): void;
+  /** After a reorg's retractions are stored (a `deep-reorg` is also logged as an error). */
+  onReorg?(info: ReorgProcessed): void;
+  onFinalized?(info: { chain: string; event: FinalizedEvent }): void;
+  /** A chain's loop failed; it restarts from its checkpoint after a backoff, other chains go on. */
+  onChainError?(info: { chain: string; error: unknown }): void;
 }
 
 export interface EngineOptions {
@@ -59,19 +109,30 @@ export interface EngineOptions {
   /** Per-detector time limit for one block. */
   detectorTimeoutMs?: number;
   killSwitch?: boolean;
+  /** Detector instances to run besides the configured ones, by chain name (tests, library users). */
+  extraDetectors?: Readonly<Record<string, readonly DetectorInstance[]>>;
+  /** Attach every log of each block to its event (`eth_getLogs` over ranges); off until a detector needs them. */
+  logs?: boolean;
 }
 
 export interface Engine {
   readonly incidents: IncidentManager;
   readonly markets: ReadonlyMap<string, AaveMarketAddresses>;
   /**
-   * Follows every configured chain until `stop()`, from `fromBlock` (by chain name) or else from
-   * the block after the current head.
+   * Follows every configured chain until `stop()`, each from `fromBlock` (by chain name) if given,
+   * else after its checkpoint in the store, else from its configured `startBlock`, else from the
+   * head.
    */
   start(fromBlock?: ReadonlyMap<string, bigint>): void;
+  /** Stops following (the block in hand is finished first). */
   stop(): Promise<void>;
-  /** Runs one block through the loop (what the source does for each block). */
+  /**
+   * Runs one block through the loop (what the source does for each block): detectors, then one
+   * transaction with the findings and the checkpoint (counted in `processed_blocks`), then the response.
+   */
   processBlock(chainName: string, event: BlockEvent): Promise<BlockProcessed>;
+  /** Applies a reorg: retracts the orphaned blocks' findings and moves the checkpoint back. */
+  processReorg(chainName: string, event: ReorgEvent | DeepReorgEvent): Promise<ReorgProcessed>;
   /** Resolves when every sent action has been mined and verified (or failed). */
   settled(): Promise<void>;
 }
@@ -86,32 +147,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     return chain;
   };
 
-  // Markets: resolve each from its addresses provider.
-  const markets = new Map<string, AaveMarketAddresses>();
-  const marketsByAddress = new Map<Hex, AaveMarketAddresses>();
-  for (const m of config.markets) {
-    const resolved = await resolveAaveMarket(chainOf(m.chain).client, m.addressesProvider);
-    markets.set(m.id, resolved);
-    marketsByAddress.set(resolved.addressesProvider, resolved);
-  }
-
-  // Detectors, grouped by chain.
-  const detectorsByChain = new Map<string, DetectorInstance[]>();
-  for (const d of config.detectors) {
-    const market = config.markets.find((m) => m.id === d.market)!;
-    const resolved = markets.get(d.market)!;
-    const instance = instantiate(d.id, oracleDeviation, {
-      market: resolved.addressesProvider,
-      oracle: resolved.oracle,
-      oracleDecimals: resolved.baseCurrencyDecimals,
-      assets: d.params.assets,
-      thresholdBps: d.params.thresholdBps,
-      criticalBps: d.params.criticalBps,
-    });
-    const list = detectorsByChain.get(market.chain) ?? [];
-    list.push(instance);
-    detectorsByChain.set(market.chain, list);
-  }
+  // Markets and detectors, as `firebreak record` and replay build them; extra instances join their chain.
+  const {
+    markets,
+    marketsByAddress,
+    byChain: detectorsByChain,
+  } = await buildDetectors(config, (name) => chainOf(name).client);
+  for (const [chain, extra] of Object.entries(options.extraDetectors ?? {}))
+    detectorsByChain.set(chain, [...(detectorsByChain.get(chain) ?? []), ...extra]);
 
   // Executors: keys are resolved here, once, and live only inside each executor's closure.
   const executors = new Map<string, Executor>();
@@ -156,7 +199,38 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     ...(options.hooks ? { hooks: options.hooks } : {}),
   });
 
+  const { store } = options;
+  const halt = new AbortController();
+  const signal = AbortSignal.any([common.signal, halt.signal]);
   const stateOf = memoryDetectorState();
+
+  /** Runs a store transaction, retried a few times with backoff; the incident memory is reloaded after a failure. */
+  const transaction = async <T>(what: string, work: (trx: StoreDb) => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await store.db.transaction().execute(work);
+      } catch (error) {
+        await incidents.reload().catch(() => undefined);
+        if (attempt >= 4 || signal.aborted) throw error;
+        common.logger.error({ attempt, err: describeError(error) }, `${what} failed; retrying`);
+        await sleep(100 * 4 ** (attempt - 1), signal);
+      }
+    }
+  };
+
+  /** The response to a block's findings; a failure leaves `response_pending` set for the next start. */
+  const respond = async (chainName: string, event: BlockEvent, results: IngestResult[]) => {
+    try {
+      await responder.respond(results, event);
+      await clearResponsePending(store.db, event.chainId, event.block.hash);
+    } catch (error) {
+      common.logger.error(
+        { chain: chainName, block: event.block.number.toString(), err: describeError(error) },
+        'response failed; it runs again at the next start',
+      );
+    }
+  };
+
   const processBlock = async (chainName: string, event: BlockEvent): Promise<BlockProcessed> => {
     const { client } = chainOf(chainName);
     const view = createBlockView(client, event.chainId, event.block.number);
@@ -172,52 +246,219 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           f.title,
         );
     }
-    const results = await incidents.ingest(findings);
-    await responder.respond(results, event);
+    // One transaction: what the block produced, the checkpoint past it, and its processed counter.
+    const results = await transaction(`block ${event.block.number}`, async (trx) => {
+      const ingested = await incidents.ingest(findings, storeActions(trx));
+      await recordBlockProcessed(trx, {
+        chainId: event.chainId,
+        block: event.block,
+        at: common.clock.now(),
+        responsePending: ingested.length > 0,
+      });
+      return ingested;
+    });
+    if (results.length > 0) await respond(chainName, event, results);
     const processed = { event, findings, doneAt: common.clock.monotonic() };
     options.hooks?.onBlockProcessed?.(processed);
     return processed;
   };
 
-  const sources: BlockSource[] = [];
+  const processReorg = async (
+    chainName: string,
+    event: ReorgEvent | DeepReorgEvent,
+  ): Promise<ReorgProcessed> => {
+    const { chainId, orphaned } = event;
+    const resumeAt = event.type === 'reorg' ? event.ancestor : event.anchor;
+    const at = common.clock.now();
+    const lowest = orphaned.at(-1)?.number ?? resumeAt.number + 1n;
+    const highest = orphaned[0]?.number ?? resumeAt.number;
+    const by =
+      event.type === 'reorg'
+        ? `reorg: blocks ${lowest}..${highest} orphaned; common ancestor ${resumeAt.number} (${resumeAt.hash})`
+        : `reorg deeper than the ${event.window}-block window: blocks ${lowest}..${highest} orphaned at least`;
+    if (event.type === 'deep-reorg') {
+      const stale = (
+        await listCanonicalBlocks(store.db, chainId, { from: resumeAt.number, to: resumeAt.number })
+      )
+        .filter((b) => b.hash !== resumeAt.hash)
+        .map((b) => b.hash);
+      common.logger.error(
+        {
+          chain: chainName,
+          orphaned: `${lowest}..${highest}`,
+          anchor: `${resumeAt.number} ${resumeAt.hash}`,
+          window: event.window,
+          deeperStill: stale.length > 0,
+        },
+        `REORG DEEPER THAN THE WINDOW on chain ${chainName}: the blocks the engine held (${lowest}..${highest}) are all orphaned and their findings retracted; ` +
+          (stale.length > 0
+            ? `the engine also processed another block at ${resumeAt.number}, so blocks below the window were orphaned too and are NOT retracted: investigate`
+            : `blocks orphaned below the window, if any, are not known: investigate`) +
+          '; raise confirmations if this chain reorganises this deep',
+      );
+    }
+    const retracted = await transaction(`reorg at ${resumeAt.number}`, async (trx) => {
+      const hashes = orphaned.map((b) => b.hash);
+      const gone = await retractFindingsOfBlocks(trx, { chainId, blockHashes: hashes, at, by });
+      await markBlocksOrphaned(trx, chainId, hashes, at);
+      await setCheckpoint(trx, { chainId, block: resumeAt, at });
+      const incidentIds = [...new Set(gone.map((g) => g.incidentId).filter((id) => id !== null))];
+      const remaining = await countLiveFindings(trx, incidentIds);
+      const taken = await listActionsTaken(trx, incidentIds);
+      await incidents.retract(
+        incidentIds.map((incidentId) => ({
+          incidentId,
+          findings: gone.filter((g) => g.incidentId === incidentId).map((g) => g.finding),
+          remaining: remaining.get(incidentId) ?? 0,
+          actionsTaken: taken.get(incidentId) ?? [],
+        })),
+        {
+          summary: by,
+          block: resumeAt.number,
+          data: {
+            reorg: event.type,
+            orphaned: orphaned.map((b) => ({ number: b.number.toString(), hash: b.hash })),
+            resumeAt: { number: resumeAt.number.toString(), hash: resumeAt.hash },
+          },
+        },
+        storeActions(trx),
+      );
+      return gone;
+    });
+    const processed = { chain: chainName, event, retracted };
+    options.hooks?.onReorg?.(processed);
+    return processed;
+  };
+
+  /** Runs the response of a checkpointed block again when a crash interrupted it. */
+  const resumeResponse = async (chainName: string, checkpoint: Checkpoint) => {
+    const stored = await listFindingsOfBlock(store.db, checkpoint.chainId, checkpoint.block.hash);
+    const findings = stored.filter((s) => s.retractedAt === null).map((s) => s.finding);
+    const event: BlockEvent = {
+      type: 'block',
+      chainId: checkpoint.chainId,
+      block: findings[0]?.block ?? checkpoint.block,
+      receivedAt: common.clock.monotonic(),
+    };
+    common.logger.warn(
+      { chain: chainName, block: checkpoint.block.number.toString(), findings: findings.length },
+      'resuming the response to the last checkpointed block (interrupted before it ran)',
+    );
+    // Nothing is written twice: the findings are stored already; actions are idempotent by id.
+    const results = await incidents.ingest(findings);
+    await respond(chainName, event, results);
+  };
+
+  const handle = async (chainName: string, event: TrackedEvent) => {
+    switch (event.type) {
+      case 'block':
+        await processBlock(chainName, event);
+        return;
+      case 'reorg':
+      case 'deep-reorg':
+        await processReorg(chainName, event);
+        return;
+      case 'finalized':
+        options.hooks?.onFinalized?.({ chain: chainName, event });
+        return;
+    }
+  };
+
+  const ingestors = new Map<string, Ingestor>();
+  const openIngestor = async (chain: ChainConfig, fromBlock: bigint | undefined): Promise<Ingestor> => {
+    const { client, provider, heads } = chainOf(chain.name);
+    const checkpoint = await getCheckpoint(store.db, chain.id);
+    if (checkpoint?.responsePending) await resumeResponse(chain.name, checkpoint);
+    let resume: Pick<IngestorOptions, 'checkpoint' | 'fromBlock'> = {};
+    if (fromBlock !== undefined) resume = { fromBlock };
+    else if (checkpoint) {
+      const below = await listCanonicalBlocks(store.db, chain.id, {
+        from: checkpoint.block.number - BigInt(chain.confirmations),
+        to: checkpoint.block.number - 1n,
+      });
+      resume = { checkpoint: { block: checkpoint.block, window: below } };
+    } else if (chain.startBlock !== undefined) resume = { fromBlock: BigInt(chain.startBlock) };
+    return createIngestor({
+      client,
+      chainId: chain.id,
+      confirmations: chain.confirmations,
+      pollIntervalMs: chain.pollIntervalMs,
+      maxBlockRange: chain.maxBlockRange,
+      concurrency: chain.concurrency,
+      ...resume,
+      ...(options.logs ? { logs: true } : {}),
+      ...(heads ? { heads } : provider ? { subscribeVia: provider } : {}),
+      common: { ...common, signal },
+    });
+  };
+
+  /** One chain's loop: never skips a block; a failure restarts it from the checkpoint after a backoff. */
+  const runChain = async (chain: ChainConfig, fromBlock: bigint | undefined) => {
+    let delay = 250;
+    let processedAny = false;
+    while (!signal.aborted) {
+      try {
+        // After a restart the checkpoint rules, once this run has written one.
+        const ingestor = await openIngestor(chain, processedAny ? undefined : fromBlock);
+        ingestors.set(chain.name, ingestor);
+        if (signal.aborted) ingestor.stop();
+        for await (const event of ingestor) {
+          await handle(chain.name, event);
+          if (event.type === 'block') processedAny = true;
+          delay = 250;
+          if (signal.aborted) break;
+        }
+        if (signal.aborted) return;
+        throw new Error('the block source ended');
+      } catch (error) {
+        if (signal.aborted) return;
+        common.logger.error(
+          { chain: chain.name, retryInMs: delay, err: describeError(error) },
+          'chain loop failed; restarting from its checkpoint',
+        );
+        options.hooks?.onChainError?.({ chain: chain.name, error });
+        await sleep(delay, signal);
+        delay = Math.min(delay * 2, 30_000);
+      } finally {
+        ingestors.get(chain.name)?.stop();
+        ingestors.delete(chain.name);
+      }
+    }
+  };
+
   const loops: Promise<void>[] = [];
+  let started = false;
   return {
     incidents,
     markets,
     start(fromBlock) {
+      if (started) return;
+      started = true;
       for (const chain of config.chains) {
-        const { client, provider } = chainOf(chain.name);
-        const from = fromBlock?.get(chain.name);
-        const source = createBlockSource({
-          ...(from === undefined ? {} : { fromBlock: from }),
-          client,
-          chainId: chain.id,
-          pollIntervalMs: chain.pollIntervalMs,
-          common,
-          ...(provider ? { subscribeVia: provider } : {}),
-        });
-        sources.push(source);
-        loops.push(
-          (async () => {
-            for await (const event of source) {
-              try {
-                await processBlock(chain.name, event);
-              } catch (error) {
-                common.logger.error(
-                  { chain: chain.name, block: event.block.number.toString(), err: String(error) },
-                  'block failed',
-                );
-              }
-            }
-          })(),
-        );
+        chainOf(chain.name);
+        loops.push(runChain(chain, fromBlock?.get(chain.name)));
       }
     },
     async stop() {
-      for (const s of sources) s.stop();
+      halt.abort();
+      for (const ingestor of ingestors.values()) ingestor.stop();
       await Promise.allSettled(loops);
     },
     processBlock,
+    processReorg,
     settled: () => responder.settled(),
   };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../common/common';
 import { makeFinding } from '../detectors/finding';
 import type { Finding, FindingKind, Severity } from '../detectors/types';
-import { openStore, type Store } from '../store/store';
+import { openStore, type Store, storeActions } from '../store/store';
 import { createIncidentManager, subjectKey } from './manager';
 
 const MARKET: Hex = '0x00000000000000000000000000000000000000aa';
@@ -266,6 +266,91 @@ describe('incident manager (on a real store)', () => {
       ['decision', 103n, 'note'],
     ]);
     expect((await store.getIncident(id))?.status).toBe('contained');
+  });
+
+  const cause = { summary: 'reorg: blocks 100..101 orphaned', block: 99n, data: { reorg: 'reorg' } };
+
+  it('retracts: a timeline entry, the incident resolved when nothing is left, the condition news again', async () => {
+    const manager = await createIncidentManager(store, steppingClock());
+    const found = [finding({ block: 100n }), finding({ block: 101n })];
+    const [r] = await manager.ingest(found);
+    const id = r!.incident.id;
+    await manager.retract([{ incidentId: id, findings: found, remaining: 0, actionsTaken: [] }], cause);
+    const timeline = await manager.timeline(id);
+    expect(timeline.map((e) => [e.type, e.block, e.summary])).toEqual([
+      ['finding', 100n, 'HIGH oracle-deviation: high deviation at block 100'],
+      [
+        'retracted',
+        99n,
+        '2 finding(s) retracted (blocks 100, 101): reorg: blocks 100..101 orphaned; no action had been taken',
+      ],
+      ['status', 99n, 'incident resolved: every finding was retracted (orphaned by a reorg)'],
+    ]);
+    expect(timeline[1]?.data).toMatchObject({
+      reorg: 'reorg',
+      findingIds: found.map((f) => f.id),
+      dedupeKeys: [found[0]!.dedupeKey],
+      remaining: 0,
+      actionsTaken: [],
+    });
+    expect((await store.getIncident(id))?.status).toBe('resolved');
+    // The replacing branch raises the condition again (another block): a new incident, a new sighting.
+    const [again] = await manager.ingest([finding({ block: 102n, title: 'on the new branch' })]);
+    expect(again?.incident.id).not.toBe(id);
+    expect(again?.escalated).toBe(true);
+    expect((await manager.timeline(again!.incident.id)).map((e) => e.type)).toEqual(['finding']);
+  });
+
+  it('keeps an incident with findings left or actions taken, and says actions are not undone', async () => {
+    const manager = await createIncidentManager(store, steppingClock());
+    const found = [finding({ block: 100n }), finding({ block: 101n })];
+    const [r] = await manager.ingest(found);
+    const id = r!.incident.id;
+    await manager.retract(
+      [{ incidentId: id, findings: [found[1]!], remaining: 1, actionsTaken: ['0xaction'] }],
+      cause,
+    );
+    const last = (await manager.timeline(id)).at(-1)!;
+    expect(last.type).toBe('retracted');
+    expect(last.summary).toContain('1 action(s) already sent are NOT undone');
+    expect((await store.getIncident(id))?.status).toBe('open');
+    // The dedupe key was forgotten: the condition seen again is on the timeline again.
+    await manager.ingest([finding({ block: 102n })]);
+    expect((await manager.timeline(id)).map((e) => e.type)).toEqual(['finding', 'retracted', 'finding']);
+  });
+
+  it('a restarted manager knows a retracted condition is not on the timeline any more', async () => {
+    const before = await createIncidentManager(store, steppingClock());
+    const found = [finding({ block: 100n })];
+    const [r] = await before.ingest(found);
+    await before.retract(
+      [{ incidentId: r!.incident.id, findings: found, remaining: 1, actionsTaken: [] }],
+      cause,
+    );
+    const after = await createIncidentManager(store, steppingClock(1_800_000_000_000));
+    await after.ingest([finding({ block: 105n })]);
+    expect((await after.timeline(r!.incident.id)).map((e) => [e.type, e.block])).toEqual([
+      ['finding', 100n],
+      ['retracted', 99n],
+      ['finding', 105n],
+    ]);
+  });
+
+  it('writes through the repository it is given, and reload() forgets what a rollback took away', async () => {
+    const manager = await createIncidentManager(store, steppingClock());
+    const f = finding({ block: 100n });
+    await expect(
+      store.db.transaction().execute(async (trx) => {
+        await manager.ingest([f], storeActions(trx));
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await store.listOpenIncidents()).toEqual([]);
+    await manager.reload();
+    // Without the reload the manager would file the finding under an incident that is not stored.
+    const [r] = await manager.ingest([f]);
+    expect(r?.escalated).toBe(true);
+    expect(await incidentOfFinding(store, f.id)).toBe(r?.incident.id);
   });
 });
 

@@ -4,6 +4,10 @@
  * Findings about the same subject (chain, market, asset) while an incident about it is open join
  * that incident. The timeline records the first sighting of each condition and every escalation,
  * not the same finding again on every block, so it stays readable.
+ *
+ * Findings whose block a reorg orphaned are retracted: the timeline says so (and that actions
+ * already sent are not undone), the condition counts as unseen again, and an incident left with no
+ * finding and no action taken is resolved.
  */
 
 import { keccak256, toHex } from 'viem';
@@ -27,8 +31,38 @@ export interface IngestResult {
   escalated: boolean;
 }
 
+/** The findings of one incident that a reorg retracted, as the engine found them in the store. */
+export interface IncidentRetraction {
+  incidentId: string;
+  findings: readonly Finding[];
+  /** Findings of the incident still standing after the retraction. */
+  remaining: number;
+  /** Ids of the incident's actions already sent (sent, mined, verified): not undone. */
+  actionsTaken: readonly string[];
+}
+
+/** Why findings were retracted: one line for the timeline, the block it concerns, and details. */
+export interface RetractionCause {
+  summary: string;
+  block: bigint | null;
+  data: Record<string, unknown>;
+}
+
 export interface IncidentManager {
-  ingest(findings: readonly Finding[]): Promise<IngestResult[]>;
+  /**
+   * Files findings under incidents. Writes go to `repo` when given (the engine passes one bound to
+   * the transaction that also checkpoints the block), else to the manager's repository. If that
+   * transaction fails, call `reload()`: the manager's memory may hold what was rolled back.
+   */
+  ingest(findings: readonly Finding[], repo?: IncidentRepository): Promise<IngestResult[]>;
+  /** Puts retractions on the timelines (through `repo` when given) and resolves emptied incidents. */
+  retract(
+    retractions: readonly IncidentRetraction[],
+    cause: RetractionCause,
+    repo?: IncidentRepository,
+  ): Promise<void>;
+  /** Forgets what is in memory and reads the open incidents and their timelines again. */
+  reload(): Promise<void>;
   record(
     incidentId: string,
     type: TimelineEventType,
@@ -55,28 +89,62 @@ export async function createIncidentManager(
   const byId = new Map<string, Incident>();
   /** dedupe keys already on each incident's timeline, with the severity they were recorded at. */
   const seen = new Map<string, Map<string, number>>();
-  for (const incident of await repo.listOpenIncidents()) {
-    open.set(subjectKey(incident.subject), incident);
-    byId.set(incident.id, incident);
-    // What is already on the timeline survives a restart: a known condition is not a new sighting.
-    const keys = new Map<string, number>();
-    for (const event of await repo.listTimeline(incident.id)) {
-      const { dedupeKey, severity } = event.data as {
-        dedupeKey?: string;
-        severity?: keyof typeof SEVERITY_RANK;
-      };
-      if (event.type !== 'finding' || dedupeKey === undefined || severity === undefined) continue;
-      keys.set(dedupeKey, Math.max(keys.get(dedupeKey) ?? -1, SEVERITY_RANK[severity]));
+  const load = async () => {
+    open.clear();
+    byId.clear();
+    seen.clear();
+    for (const incident of await repo.listOpenIncidents()) {
+      open.set(subjectKey(incident.subject), incident);
+      byId.set(incident.id, incident);
+      // What is already on the timeline survives a restart: a known condition is not a new sighting
+      // (unless a reorg retracted it since).
+      const keys = new Map<string, number>();
+      for (const event of await repo.listTimeline(incident.id)) {
+        if (event.type === 'retracted') {
+          for (const key of (event.data as { dedupeKeys?: string[] }).dedupeKeys ?? []) keys.delete(key);
+          continue;
+        }
+        const { dedupeKey, severity } = event.data as {
+          dedupeKey?: string;
+          severity?: keyof typeof SEVERITY_RANK;
+        };
+        if (event.type !== 'finding' || dedupeKey === undefined || severity === undefined) continue;
+        keys.set(dedupeKey, Math.max(keys.get(dedupeKey) ?? -1, SEVERITY_RANK[severity]));
+      }
+      seen.set(incident.id, keys);
     }
-    seen.set(incident.id, keys);
-  }
+  };
+  await load();
 
-  const record: IncidentManager['record'] = async (incidentId, type, summary, data = {}, block = null) => {
-    await repo.appendTimeline({ incidentId, at: clock.now(), block, type, summary, data });
+  const recordVia = async (
+    target: IncidentRepository,
+    ...[incidentId, type, summary, data = {}, block = null]: Parameters<IncidentManager['record']>
+  ) => {
+    await target.appendTimeline({ incidentId, at: clock.now(), block, type, summary, data });
+  };
+  const record: IncidentManager['record'] = (...args) => recordVia(repo, ...args);
+
+  const setStatusVia = async (
+    target: IncidentRepository,
+    incidentId: string,
+    status: IncidentStatus,
+    reason: string,
+    block: bigint | null,
+  ) => {
+    const incident = byId.get(incidentId);
+    if (!incident || incident.status === status) return;
+    const next = { ...incident, status, updatedAt: clock.now() };
+    byId.set(incidentId, next);
+    const key = subjectKey(next.subject);
+    if (status === 'resolved') {
+      if (open.get(key)?.id === incidentId) open.delete(key);
+    } else open.set(key, next);
+    await target.upsertIncident(next);
+    await recordVia(target, incidentId, 'status', `incident ${status}: ${reason}`, { status }, block);
   };
 
   return {
-    async ingest(findings) {
+    async ingest(findings, target = repo) {
       const results: IngestResult[] = [];
       for (const finding of findings) {
         if (finding.kind === 'degraded') continue; // health of the engine, not an incident about a market
@@ -96,7 +164,7 @@ export async function createIncidentManager(
           };
           open.set(key, incident);
           byId.set(incident.id, incident);
-          await repo.upsertIncident(incident);
+          await target.upsertIncident(incident);
           escalated = true;
         } else if (SEVERITY_RANK[finding.severity] > SEVERITY_RANK[incident.severity]) {
           incident = {
@@ -107,10 +175,10 @@ export async function createIncidentManager(
           };
           open.set(key, incident);
           byId.set(incident.id, incident);
-          await repo.upsertIncident(incident);
+          await target.upsertIncident(incident);
           escalated = true;
         }
-        const isNew = await repo.insertFinding(finding, incident.id);
+        const isNew = await target.insertFinding(finding, incident.id);
         let keys = seen.get(incident.id);
         if (!keys) {
           keys = new Map();
@@ -119,7 +187,8 @@ export async function createIncidentManager(
         const before = keys.get(finding.dedupeKey);
         if (isNew && (before === undefined || SEVERITY_RANK[finding.severity] > before)) {
           keys.set(finding.dedupeKey, SEVERITY_RANK[finding.severity]);
-          await record(
+          await recordVia(
+            target,
             incident.id,
             'finding',
             `${finding.severity.toUpperCase()} ${finding.detector}: ${finding.title}`,
@@ -137,18 +206,47 @@ export async function createIncidentManager(
       }
       return results;
     },
-    record,
-    async setStatus(incidentId, status, reason, block = null) {
-      const incident = byId.get(incidentId);
-      if (!incident || incident.status === status) return;
-      const next = { ...incident, status, updatedAt: clock.now() };
-      byId.set(incidentId, next);
-      const key = subjectKey(next.subject);
-      if (status === 'resolved') open.delete(key);
-      else open.set(key, next);
-      await repo.upsertIncident(next);
-      await record(incidentId, 'status', `incident ${status}: ${reason}`, { status }, block);
+    async retract(retractions, cause, target = repo) {
+      for (const r of retractions) {
+        if (r.findings.length === 0) continue;
+        const dedupeKeys = [...new Set(r.findings.map((f) => f.dedupeKey))];
+        // The condition was never seen on the canonical chain: a new sighting is news again.
+        const keys = seen.get(r.incidentId);
+        for (const key of dedupeKeys) keys?.delete(key);
+        const blocks = [...new Set(r.findings.map((f) => f.block.number))].sort((a, b) => (a < b ? -1 : 1));
+        const taken =
+          r.actionsTaken.length === 0
+            ? 'no action had been taken'
+            : `${r.actionsTaken.length} action(s) already sent are NOT undone`;
+        await recordVia(
+          target,
+          r.incidentId,
+          'retracted',
+          `${r.findings.length} finding(s) retracted (block${blocks.length > 1 ? 's' : ''} ${blocks.join(', ')}): ${cause.summary}; ${taken}`,
+          {
+            ...cause.data,
+            findingIds: r.findings.map((f) => f.id),
+            dedupeKeys,
+            remaining: r.remaining,
+            actionsTaken: [...r.actionsTaken],
+          },
+          cause.block,
+        );
+        const incident = byId.get(r.incidentId);
+        if (r.remaining === 0 && r.actionsTaken.length === 0 && incident && incident.status !== 'resolved')
+          await setStatusVia(
+            target,
+            r.incidentId,
+            'resolved',
+            'every finding was retracted (orphaned by a reorg)',
+            cause.block,
+          );
+      }
     },
+    reload: load,
+    record,
+    setStatus: (incidentId, status, reason, block = null) =>
+      setStatusVia(repo, incidentId, status, reason, block),
     get: (id) => byId.get(id),
     timeline: (id) => repo.listTimeline(id),
   };

@@ -29,7 +29,9 @@ export type TimelineEventType =
   | 'tx-mined'
   | 'effect-verified'
   | 'effect-failed'
-  | 'status';
+  | 'status'
+  /** Findings withdrawn: their block was orphaned by a reorg (actions already sent are not undone). */
+  | 'retracted';
 
 export interface TimelineEvent {
   incidentId: string;

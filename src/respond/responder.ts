@@ -42,6 +42,8 @@ export interface ResponderOptions {
   actions: ActionRepository;
   buildPlan: PlanBuilder;
   guardrails: GuardrailSettings;
+  /** Confirms a plan's evidence (block hash, state reads) with independent endpoints before anything is sent; throws to hold it. */
+  confirm?(plan: ActionPlan, event: BlockEvent): Promise<void>;
   common: Common;
   hooks?: ResponderHooks;
 }
@@ -182,6 +184,22 @@ export function createResponder(options: ResponderOptions): Responder {
       return;
     }
 
+    if (options.confirm) {
+      try {
+        await options.confirm(plan, event);
+      } catch (error) {
+        retrySoon(decision, plan.id); // a lagging or lying endpoint: try again next block
+        await save(plan, 'refused', { reason: describeError(error) });
+        await incidents.record(
+          incidentId,
+          'action-refused',
+          `${plan.action} held: ${describeError(error)}`,
+          { actionId: plan.id },
+          block,
+        );
+        return;
+      }
+    }
     await save(plan, 'planned');
     let gas: bigint[];
     try {

@@ -112,6 +112,52 @@ export const migrations: Readonly<Record<string, Migration>> = {
         .execute();
     },
   },
+  /**
+   * Ingestion (the Watch issue): a checkpoint per chain, a row per processed block with how many
+   * times it was processed (written in the same transaction as the block's findings), and findings
+   * retracted when their block is orphaned by a reorg.
+   */
+  '0002_ingestion': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('checkpoints')
+        .addColumn('chain_id', 'int4', (c) => c.primaryKey())
+        .addColumn('block_number', 'int8', (c) => c.notNull())
+        .addColumn('block_hash', 'text', (c) => c.notNull())
+        .addColumn('block_parent_hash', 'text', (c) => c.notNull())
+        .addColumn('block_timestamp', 'int8', (c) => c.notNull())
+        .addColumn('response_pending', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('updated_at_ms', 'int8', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('processed_blocks')
+        .addColumn('chain_id', 'int4', (c) => c.notNull())
+        .addColumn('block_hash', 'text', (c) => c.notNull())
+        .addColumn('block_number', 'int8', (c) => c.notNull())
+        .addColumn('block_parent_hash', 'text', (c) => c.notNull())
+        .addColumn('block_timestamp', 'int8', (c) => c.notNull())
+        .addColumn('times_processed', 'int4', (c) => c.notNull())
+        .addColumn('first_processed_at_ms', 'int8', (c) => c.notNull())
+        .addColumn('last_processed_at_ms', 'int8', (c) => c.notNull())
+        .addColumn('orphaned_at_ms', 'int8')
+        .addPrimaryKeyConstraint('processed_blocks_pkey', ['chain_id', 'block_hash'])
+        .execute();
+      await db.schema
+        .createIndex('processed_blocks_chain_number_idx')
+        .on('processed_blocks')
+        .columns(['chain_id', 'block_number'])
+        .execute();
+
+      await db.schema.alterTable('findings').addColumn('retracted_at_ms', 'int8').execute();
+      await db.schema.alterTable('findings').addColumn('retracted_by', 'text').execute();
+      await db.schema
+        .createIndex('findings_chain_block_hash_idx')
+        .on('findings')
+        .columns(['chain_id', 'block_hash'])
+        .execute();
+    },
+  },
 };
 
 export interface MigrateResult {

@@ -1,7 +1,8 @@
 /**
  * Store — the database schema as Kysely sees it: one interface per table, one row per record of
  * the detect, incidents and respond stages (findings, incidents, timeline events, action records)
- * plus the detectors' remembered state. The tables themselves are created by `migrations.ts`.
+ * plus the detectors' remembered state, and ingestion's checkpoints and processed blocks. The
+ * tables themselves are created by `migrations.ts`.
  *
  * Column conventions, the same on PGlite and PostgreSQL:
  * - block numbers and millisecond times are `int8`, read back as `bigint` (the driver must parse
@@ -49,6 +50,10 @@ export interface FindingsTable extends SubjectColumns {
   block_timestamp: bigint;
   /** Wei, `numeric`: read as a decimal string, written as a bigint. */
   block_base_fee: ColumnType<string | null, bigint | null, bigint | null>;
+  /** Set when the finding's block was orphaned by a reorg (migration 0002). */
+  retracted_at_ms: ColumnType<bigint | null, bigint | null | undefined, bigint | null>;
+  /** Why, e.g. `reorg: ancestor 1234 0xabc…`. */
+  retracted_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface IncidentsTable extends SubjectColumns {
@@ -93,10 +98,40 @@ export interface DetectorStateTable {
   value: Json<unknown>;
 }
 
+/** Per chain: the last block the engine finished, written in the transaction that finished it. */
+export interface CheckpointsTable {
+  chain_id: number;
+  block_number: bigint;
+  block_hash: Hex;
+  block_parent_hash: Hex;
+  block_timestamp: bigint;
+  /** The block produced findings whose response (playbooks) had not run when it was written. */
+  response_pending: ColumnType<boolean, boolean | undefined, boolean>;
+  updated_at_ms: bigint;
+}
+
+/**
+ * One row per block the engine processed (by hash): how many times, and whether a reorg orphaned
+ * it since. A canonical block processed exactly once has `times_processed = 1`.
+ */
+export interface ProcessedBlocksTable {
+  chain_id: number;
+  block_hash: Hex;
+  block_number: bigint;
+  block_parent_hash: Hex;
+  block_timestamp: bigint;
+  times_processed: number;
+  first_processed_at_ms: bigint;
+  last_processed_at_ms: bigint;
+  orphaned_at_ms: bigint | null;
+}
+
 export interface Database {
   findings: FindingsTable;
   incidents: IncidentsTable;
   timeline_events: TimelineEventsTable;
   actions: ActionsTable;
   detector_state: DetectorStateTable;
+  checkpoints: CheckpointsTable;
+  processed_blocks: ProcessedBlocksTable;
 }

@@ -38,7 +38,7 @@ import {
 import { migrateToLatest } from './migrations';
 import { pgliteDialect } from './pglite-dialect';
 import { defaultCacheDir, ensurePGliteTemplate } from './pglite-template';
-import type { Database, IncidentsTable, SubjectColumns } from './schema';
+import type { Database, FindingsTable, IncidentsTable, SubjectColumns } from './schema';
 
 /** The database handle the read and write functions take: the store's `db`, or a transaction. */
 export type StoreDb = Kysely<Database>;
@@ -243,9 +243,10 @@ async function createPGlite(options: PGliteOptions, location: string): Promise<P
 /**
  * Records a finding, filed under an incident (stored first) when there is one, unless a finding
  * with its id is already stored: ids are deterministic, so replicas and replays write the same
- * finding more than once. The first write wins, incident included.
+ * finding more than once. The first write wins, incident included, except over a finding that was
+ * retracted (its block orphaned, then canonical again): that one is restored, under `incidentId`.
  *
- * @returns `true` when the finding is new, `false` when it was already there.
+ * @returns `true` when the finding is new (or restored), `false` when it was already there.
  */
 export function insertFinding(
   db: StoreDb,
@@ -273,7 +274,16 @@ export function insertFinding(
         block_timestamp: finding.block.timestamp,
         block_base_fee: finding.block.baseFeePerGas ?? null,
       })
-      .onConflict((oc) => oc.column('id').doNothing())
+      .onConflict((oc) =>
+        oc
+          .column('id')
+          .doUpdateSet({
+            retracted_at_ms: null,
+            retracted_by: null,
+            incident_id: (eb) => eb.ref('excluded.incident_id'),
+          })
+          .where('findings.retracted_at_ms', 'is not', null),
+      )
       .returning('id')
       .execute();
     return inserted.length > 0;
@@ -283,28 +293,32 @@ export function insertFinding(
 export function getFinding(db: StoreDb, id: string): Promise<Finding | undefined> {
   return guard('get finding', async () => {
     const row = await db.selectFrom('findings').selectAll().where('id', '=', id).executeTakeFirst();
-    if (row === undefined) return undefined;
-    const block: BlockRef = {
-      number: row.block_number,
-      hash: row.block_hash,
-      parentHash: row.block_parent_hash,
-      timestamp: row.block_timestamp,
-    };
-    if (row.block_base_fee !== null) block.baseFeePerGas = BigInt(row.block_base_fee);
-    return {
-      id: row.id,
-      detector: row.detector,
-      detectorInstance: row.detector_instance,
-      severity: row.severity,
-      kind: row.kind,
-      subject: subjectFromColumns(row),
-      dedupeKey: row.dedupe_key,
-      confidence: row.confidence,
-      title: row.title,
-      evidence: row.evidence,
-      block,
-    };
+    return row === undefined ? undefined : findingFromRow(row);
   });
+}
+
+/** The finding a `findings` row holds (its incident and retraction are columns of the row). */
+export function findingFromRow(row: Selectable<FindingsTable>): Finding {
+  const block: BlockRef = {
+    number: row.block_number,
+    hash: row.block_hash,
+    parentHash: row.block_parent_hash,
+    timestamp: row.block_timestamp,
+  };
+  if (row.block_base_fee !== null) block.baseFeePerGas = BigInt(row.block_base_fee);
+  return {
+    id: row.id,
+    detector: row.detector,
+    detectorInstance: row.detector_instance,
+    severity: row.severity,
+    kind: row.kind,
+    subject: subjectFromColumns(row),
+    dedupeKey: row.dedupe_key,
+    confidence: row.confidence,
+    title: row.title,
+    evidence: row.evidence,
+    block,
+  };
 }
 
 // ── incidents ────────────────────────────────────────────────────────────────────────────────────
@@ -546,7 +560,7 @@ export function toJson(value: unknown): string {
   return text;
 }
 
-function msColumn(ms: number): bigint {
+export function msColumn(ms: number): bigint {
   if (!Number.isSafeInteger(ms)) {
     throw new FirebreakError('ERR_STORE', `a time must be whole milliseconds, got ${ms}`);
   }
@@ -575,7 +589,8 @@ function subjectFromColumns(row: SubjectColumns): Subject {
 /** PostgreSQL error classes after which the same statement may well succeed. */
 const RETRYABLE_SQLSTATE = /^(08|40001|40P01|53|57P0[123])/;
 
-async function guard<T>(what: string, run: () => Promise<T>): Promise<T> {
+/** Runs a store operation, turning a driver error into `ERR_STORE` (retryable when the SQLSTATE says so). */
+export async function guard<T>(what: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {

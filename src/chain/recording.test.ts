@@ -1,0 +1,148 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Hex, RpcBlock, RpcLog } from 'viem';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRecordedProvider, createRecordingWriter, loadRecording, readRecording } from './recording';
+
+const dir = mkdtempSync(join(tmpdir(), 'firebreak-recording-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const hex = (n: number, bytes = 32) => `0x${n.toString(16).padStart(bytes * 2, '0')}` as Hex;
+const A = hex(0xa, 20);
+const B = hex(0xb, 20);
+const TOPIC_X = hex(0x1111);
+const TOPIC_Y = hex(0x2222);
+
+const block = (n: number) =>
+  ({
+    number: `0x${n.toString(16)}`,
+    hash: hex(1000 + n),
+    parentHash: hex(999 + n),
+    transactions: [],
+  }) as unknown as RpcBlock;
+const log = (n: number, address: Hex, topics: Hex[]) =>
+  ({
+    address,
+    topics,
+    blockNumber: `0x${n.toString(16)}`,
+    blockHash: hex(1000 + n),
+    data: '0x',
+  }) as unknown as RpcLog;
+
+/** Blocks 10..12; logs from A and B; one call recorded at 11, a revert at 12, a late call at 10. */
+async function writeSample(path: string) {
+  const w = createRecordingWriter(path, {
+    chainId: 5,
+    from: 10,
+    to: 12,
+    createdAt: '2026-01-01T00:00:00.000Z',
+  });
+  await w.block(block(10), [log(10, A, [TOPIC_X])], []);
+  await w.block(
+    block(11),
+    [log(11, A, [TOPIC_X, TOPIC_Y]), log(11, B, [TOPIC_Y])],
+    [{ to: A, data: '0x12345678aa', result: '0x01' }],
+  );
+  await w.block(
+    block(12),
+    [],
+    [{ to: B, data: '0xdeadbeef', error: { code: 3, message: 'execution reverted', data: '0x08c379a0' } }],
+  );
+  await w.calls(10n, [{ to: A, data: '0x12345678aa', result: '0x00' }]);
+  return w.finish();
+}
+
+const request = (p: { request: (a: never) => Promise<unknown> }, method: string, params: unknown[] = []) =>
+  p.request({ method, params } as never);
+
+describe('recording files', () => {
+  const file = join(dir, 'sample.jsonl.gz');
+
+  it('round-trips header, blocks, logs and calls', async () => {
+    const bytes = await writeSample(file);
+    expect(bytes).toBeGreaterThan(0);
+    const lines = [];
+    for await (const line of readRecording(file)) lines.push(line.t);
+    expect(lines).toEqual(['header', 'block', 'block', 'block', 'calls', 'end']);
+    const r = await loadRecording(file);
+    expect([r.from, r.to, r.header.chainId]).toEqual([10n, 12n, 5]);
+    expect(r.blocks.size).toBe(3);
+    expect(r.calls.get(10n)?.size).toBe(1); // the late call joined its block
+  });
+
+  it('refuses a file that was not finished, another version, or not gzip', async () => {
+    const truncated = join(dir, 'truncated.jsonl.gz');
+    writeFileSync(
+      truncated,
+      gzipSync(`${JSON.stringify({ t: 'header', version: 1, chainId: 5, from: 1, to: 2, createdAt: '' })}\n`),
+    );
+    await expect(loadRecording(truncated)).rejects.toThrow(/truncated \(no end line\)/);
+    const future = join(dir, 'future.jsonl.gz');
+    writeFileSync(future, gzipSync(`${JSON.stringify({ t: 'header', version: 99 })}\n`));
+    await expect(loadRecording(future)).rejects.toThrow(/version 99 is not supported/);
+    const plain = join(dir, 'plain.jsonl.gz');
+    writeFileSync(plain, 'not gzip');
+    await expect(loadRecording(plain)).rejects.toThrow(/cannot be read as gzip'd JSON lines/);
+    await expect(loadRecording(join(dir, 'missing.jsonl.gz'))).rejects.toThrow(/no such file/);
+  });
+
+  it('leaves no file behind when a recording is aborted', async () => {
+    const path = join(dir, 'aborted.jsonl.gz');
+    const w = createRecordingWriter(path, { chainId: 5, from: 1, to: 2, createdAt: '' });
+    await w.block(block(1), [], []);
+    await w.abort();
+    await expect(loadRecording(path)).rejects.toThrow(/no such file/);
+  });
+});
+
+describe('recorded provider', () => {
+  const file = join(dir, 'provider.jsonl.gz');
+
+  it('answers chain id, head and blocks as a node at the recording’s last block would', async () => {
+    await writeSample(file);
+    const p = await createRecordedProvider(file);
+    expect(await request(p, 'eth_chainId')).toBe('0x5');
+    expect(await request(p, 'eth_blockNumber')).toBe('0xc');
+    expect(await request(p, 'eth_getBlockByNumber', ['0xb', false])).toMatchObject({ hash: hex(1011) });
+    expect(await request(p, 'eth_getBlockByNumber', ['latest', false])).toMatchObject({ number: '0xc' });
+    expect(await request(p, 'eth_getBlockByNumber', ['0xd', false])).toBeNull(); // not mined yet
+    expect(await request(p, 'eth_getBlockByHash', [hex(1010), false])).toMatchObject({ number: '0xa' });
+    expect(await request(p, 'eth_getBlockByHash', [hex(1), false])).toBeNull();
+    await expect(request(p, 'eth_getBlockByNumber', ['0x9', false])).rejects.toThrow(
+      /block 9 is not in the recording \(blocks 10–12 of chain 5\)/,
+    );
+    await expect(request(p, 'eth_getBlockByNumber', ['0xb', true])).rejects.toThrow(
+      /transaction hashes only/,
+    );
+  });
+
+  it('filters logs by range, block hash, address and topics', async () => {
+    const p = await createRecordedProvider(file);
+    const logs = async (filter: object) => ((await request(p, 'eth_getLogs', [filter])) as RpcLog[]).length;
+    expect(await logs({ fromBlock: '0xa', toBlock: '0xc' })).toBe(3);
+    expect(await logs({ fromBlock: '0xa', toBlock: '0xff' })).toBe(3); // the future holds nothing
+    expect(await logs({ blockHash: hex(1011) })).toBe(2);
+    expect(await logs({ fromBlock: '0xa', address: B })).toBe(1);
+    expect(await logs({ fromBlock: '0xa', address: [A, B] })).toBe(3);
+    expect(await logs({ fromBlock: '0xa', topics: [TOPIC_X] })).toBe(2);
+    expect(await logs({ fromBlock: '0xa', topics: [null, TOPIC_Y] })).toBe(1);
+    expect(await logs({ fromBlock: '0xa', topics: [[TOPIC_X, TOPIC_Y]] })).toBe(3);
+    await expect(logs({ fromBlock: '0x1', toBlock: '0xc' })).rejects.toThrow(/the recording starts at 10/);
+  });
+
+  it('answers recorded calls, replays recorded reverts, and names what was not recorded', async () => {
+    const p = await createRecordedProvider(file);
+    expect(await request(p, 'eth_call', [{ to: A, data: '0x12345678AA' }, '0xb'])).toBe('0x01');
+    expect(await request(p, 'eth_call', [{ to: A, data: '0x12345678aa' }, '0xa'])).toBe('0x00');
+    await expect(request(p, 'eth_call', [{ to: B, data: '0xdeadbeef' }, 'latest'])).rejects.toMatchObject({
+      code: 3,
+      data: '0x08c379a0',
+    });
+    await expect(request(p, 'eth_call', [{ to: A, data: '0x12345678bb' }, '0xb'])).rejects.toThrow(
+      `eth_call not in the recording: block 11, to ${A}, selector 0x12345678`,
+    );
+    await expect(request(p, 'eth_sendRawTransaction', ['0x00'])).rejects.toMatchObject({ code: 4200 });
+  });
+});

@@ -1,0 +1,155 @@
+// The mempool source on the embedded chain with automine off: transactions sent to the node are
+// seen as `pending-tx` events before any block holds them, over HTTP (pending-transaction filter),
+// over the in-process provider and over a WebSocket (both `newPendingTransactions` subscriptions).
+import { createClient, type Hex, http, parseGwei } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEmbeddedChain, type EmbeddedChain, type ServedChain } from '../src/chain/embedded';
+import { createMempoolSource, type MempoolSource, type PendingTxEvent } from '../src/chain/mempool';
+import { connectWebSocket } from '../src/chain/ws';
+import { createCommon } from '../src/common/common';
+
+/** Takes events from the source until `count` arrived (or throws after `timeoutMs`). */
+async function take(source: MempoolSource, count: number, timeoutMs = 5_000): Promise<PendingTxEvent[]> {
+  const out: PendingTxEvent[] = [];
+  const iterator = source[Symbol.asyncIterator]();
+  const deadline = setTimeout(() => source.stop(), timeoutMs);
+  try {
+    while (out.length < count) {
+      const next = await iterator.next();
+      if (next.done) throw new Error(`source ended after ${out.length} of ${count} events`);
+      out.push(next.value);
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+  return out;
+}
+
+describe('mempool source on the embedded chain (automine off)', () => {
+  let chain: EmbeddedChain;
+  let served: ServedChain;
+  let nonce = 0;
+
+  beforeAll(async () => {
+    chain = await createEmbeddedChain({ accounts: 3, automine: false });
+    served = await chain.serve();
+  });
+  afterAll(async () => {
+    await served?.close();
+    await chain?.close();
+  });
+
+  /** Sends `n` transfers from account 0 (pending: nothing mines them) and returns their hashes. */
+  async function sendPending(n: number): Promise<Hex[]> {
+    const [a, b] = chain.accounts;
+    const hashes: Hex[] = [];
+    for (let i = 0; i < n; i++) {
+      hashes.push(
+        await chain.client.sendTransaction({
+          account: a!.account,
+          chain: chain.chain,
+          to: b!.address,
+          value: BigInt(i + 1),
+          data: '0xfeed',
+          nonce: nonce++,
+          gas: 50_000n,
+          maxFeePerGas: parseGwei('20'),
+          maxPriorityFeePerGas: parseGwei('3'),
+        }),
+      );
+    }
+    return hashes;
+  }
+
+  async function expectSeenBeforeMined(source: MempoolSource, expectedMode: MempoolSource['mode']) {
+    await source.ready();
+    expect(source.mode).toBe(expectedMode);
+    const before = await chain.client.getBlockNumber();
+    const hashes = await sendPending(3);
+    const events = await take(source, 3);
+    // Nothing was mined: the events came from the mempool.
+    expect(await chain.client.getBlockNumber()).toBe(before);
+    expect(new Set(events.map((e) => e.hash))).toEqual(new Set(hashes));
+    const [a, b] = chain.accounts;
+    for (const e of events) {
+      expect(e).toMatchObject({
+        type: 'pending-tx',
+        chainId: 31337,
+        from: a!.address.toLowerCase(),
+        to: b!.address.toLowerCase(),
+        input: '0xfeed',
+        maxFeePerGas: parseGwei('20'),
+        maxPriorityFeePerGas: parseGwei('3'),
+      });
+      expect(typeof e.nonce).toBe('number');
+      expect(e.seenAt).toBeGreaterThan(0);
+    }
+    expect(events.map((e) => e.nonce).sort((x, y) => x - y)).toEqual(
+      [nonce - 3, nonce - 2, nonce - 1].sort((x, y) => x - y),
+    );
+    // Mining them adds no event: each hash once.
+    await chain.mine();
+    const more = await Promise.race([
+      take(source, 1, 300).then(
+        () => 'event',
+        () => 'none',
+      ),
+      new Promise((r) => setTimeout(() => r('none'), 250)),
+    ]);
+    expect(more).toBe('none');
+    source.stop();
+  }
+
+  it('over HTTP: a pending-transaction filter, polled', async () => {
+    const client = createClient({ transport: http(served.url, { retryCount: 0 }) });
+    await expectSeenBeforeMined(
+      createMempoolSource({ client, common: createCommon(), pollIntervalMs: 20 }),
+      'filter',
+    );
+  });
+
+  it('in-process: an eth_subscribe subscription on the provider', async () => {
+    await expectSeenBeforeMined(
+      createMempoolSource({ provider: chain.provider as never, chainId: 31337, common: createCommon() }),
+      'subscription',
+    );
+  });
+
+  it('over WebSocket: an eth_subscribe subscription on the socket', async () => {
+    const ws = await connectWebSocket(served.wsUrl);
+    try {
+      await expectSeenBeforeMined(
+        createMempoolSource({ provider: ws, common: createCommon() }),
+        'subscription',
+      );
+    } finally {
+      ws.close();
+    }
+  });
+
+  it('falls back to the filter when the socket drops', async () => {
+    const ws = await connectWebSocket(served.wsUrl);
+    const client = createClient({ transport: http(served.url, { retryCount: 0 }) });
+    const source = createMempoolSource({ provider: ws, client, common: createCommon(), pollIntervalMs: 20 });
+    await source.ready();
+    expect(source.mode).toBe('subscription');
+    // Kill the server: the socket drops under the source, which must notice and poll the filter
+    // (installing it once the node answers again).
+    const dropped = new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (source.mode === 'filter') {
+          clearInterval(check);
+          resolve();
+        }
+      }, 5);
+    });
+    await served.close();
+    await dropped;
+    served = await chain.serve({ port: Number(new URL(served.url).port) });
+    const hashes = await sendPending(2);
+    const events = await take(source, 2);
+    expect(new Set(events.map((e) => e.hash))).toEqual(new Set(hashes));
+    source.stop();
+    await chain.mine();
+  });
+});
