@@ -2,15 +2,18 @@
  * Chain — clients for configured RPC endpoints: secrets resolved, credentials kept out of every
  * message, reachability and chain id checked before the engine starts.
  */
-import { type Client, createClient, fallback, http, webSocket } from 'viem';
-import { getChainId } from 'viem/actions';
-import { FirebreakError, redact } from '../common/errors';
+import type { Client } from 'viem';
+import { type Common, createCommon } from '../common/common';
+import { FirebreakError, isFirebreakError } from '../common/errors';
 import { resolveSecret, type SecretSource } from '../config/load';
 import type { ChainConfig } from '../config/schema';
+import { createRpcPool, type RpcPool } from './rpc-pool';
 
 export interface ConnectedChain {
   config: ChainConfig;
+  /** Reads and sends through the pool: fallback, backoff and health across the chain's endpoints. */
   client: Client;
+  pool: RpcPool;
 }
 
 /** Resolves each endpoint (plain URL or `{ env }`) to a URL. */
@@ -21,45 +24,45 @@ export function endpointUrls(chain: ChainConfig, env?: SecretSource): string[] {
 }
 
 /**
- * Connects to a chain's endpoints (fallback in order) and checks that they answer with the
- * configured chain id within `timeoutMs`.
+ * Connects to a chain's endpoints as one pool and checks, by asking every endpoint, that at least
+ * one answers and that none serves another chain id, within `timeoutMs`.
  */
 export async function connectChain(
   chain: ChainConfig,
   env?: SecretSource,
   timeoutMs = 5_000,
+  common: Common = createCommon(),
 ): Promise<ConnectedChain> {
   const urls = endpointUrls(chain, env);
-  const transports = urls.map((url) =>
-    url.startsWith('ws')
-      ? webSocket(url, { retryCount: 1, timeout: timeoutMs })
-      : http(url, { retryCount: 1, timeout: timeoutMs }),
-  );
-  const client = createClient({
-    transport: transports.length === 1 ? transports[0]! : fallback(transports),
-    pollingInterval: chain.pollIntervalMs,
+  const pool = createRpcPool({
+    chainId: chain.id,
+    endpoints: urls.map((url) => ({ url })),
+    common,
+    timeoutMs,
+    maxRetries: 1,
+    pollingIntervalMs: chain.pollIntervalMs,
   });
-  let id: number;
+  let answers: { label: string; value: unknown }[];
   try {
-    id = await getChainId(client);
+    const result = await pool.quorumRead({ method: 'eth_chainId', params: [], k: 1, timeoutMs });
+    answers = [...result.agreeing.map((label) => ({ label, value: result.value })), ...result.disagreeing];
   } catch (error) {
-    const where = urls.map((u) => redact(u)).join(', ');
-    const reason =
-      error instanceof Error
-        ? ((error as { shortMessage?: string }).shortMessage ?? error.message)
-        : String(error);
+    pool.close();
+    const reason = isFirebreakError(error) ? error.message.split('\n')[0] : 'no answer';
     throw new FirebreakError(
       'ERR_RPC_UNREACHABLE',
-      `cannot reach the RPC endpoint(s) of chain "${chain.name}" (${where}): ${redact(reason.split('\n')[0] ?? reason)}\n    fix: check the URL, the network, and that the node is running`,
-      // No `cause`: viem's error text carries the full URL, key-bearing path included.
+      `cannot reach the RPC endpoint(s) of chain "${chain.name}" (${pool.labels.join(', ')}): ${reason}\n    fix: check the URL, the network, and that the node is running`,
       { retryable: true, details: { chain: chain.name } },
     );
   }
-  if (id !== chain.id) {
+  const wrong = answers.filter((a) => Number(a.value) !== chain.id);
+  if (wrong.length > 0) {
+    pool.close();
+    const which = wrong.map((w) => `${w.label} serves chain id ${Number(w.value)}`).join('; ');
     throw new FirebreakError(
       'ERR_RPC_WRONG_CHAIN',
-      `the RPC endpoint of chain "${chain.name}" serves chain id ${id}, but the config says ${chain.id}\n    fix: correct chains[].id or the URL`,
+      `an RPC endpoint of chain "${chain.name}" is on another chain: ${which}, but the config says ${chain.id}\n    fix: correct chains[].id or the URL`,
     );
   }
-  return { config: chain, client };
+  return { config: chain, client: pool.client, pool };
 }

@@ -5,6 +5,7 @@
  */
 import { type HeadSignal, wsHeads } from '../chain/heads';
 import { connectChain } from '../chain/rpc';
+import type { RpcPool } from '../chain/rpc-pool';
 import { createCommon } from '../common/common';
 import type { Logger } from '../common/logger';
 import { resolveSecret } from '../config/load';
@@ -17,11 +18,13 @@ export async function runLive(config: FirebreakConfig, logger: Logger): Promise<
   const common = createCommon({ logger, signal: controller.signal });
   const chains = new Map<string, EngineChain>();
   const heads: HeadSignal[] = [];
+  const pools: RpcPool[] = [];
   let store: Awaited<ReturnType<typeof openStore>> | undefined;
   try {
     for (const chain of config.chains) {
-      const connected = await connectChain(chain);
-      const entry: EngineChain = { client: connected.client };
+      const connected = await connectChain(chain, undefined, 5_000, common);
+      pools.push(connected.pool);
+      const entry: EngineChain = { client: connected.client, pool: connected.pool };
       if (chain.ws !== undefined) {
         const url =
           typeof chain.ws === 'string' ? chain.ws : resolveSecret(chain.ws, `chains[${chain.name}].ws`);
@@ -57,6 +60,7 @@ export async function runLive(config: FirebreakConfig, logger: Logger): Promise<
     await engine.settled();
   } finally {
     for (const h of heads) h.close();
+    for (const p of pools) p.close();
     await store?.close();
   }
   return 0;

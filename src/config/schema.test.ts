@@ -84,13 +84,25 @@ describe('parseConfig: a valid config', () => {
 
   it('defaults every optional section to empty', () => {
     const config = parseConfig(
-      { chains: [{ id: 1, name: 'mainnet', rpc: ['wss://rpc.example.org'] }] },
+      { chains: [{ id: 1, name: 'mainnet', rpc: ['https://rpc.example.org'], ws: 'wss://rpc.example.org' }] },
       FILE,
     );
     expect(config.markets).toEqual([]);
     expect(config.detectors).toEqual([]);
     expect(config.executors).toEqual([]);
     expect(config.playbooks).toEqual([]);
+  });
+
+  it('takes WebSocket endpoints only under ws, HTTP ones only under rpc', () => {
+    expect(() =>
+      parseConfig({ chains: [{ id: 1, name: 'mainnet', rpc: ['wss://rpc.example.org'] }] }, FILE),
+    ).toThrow(/chains\[0\]\.rpc\[0\][^\n]*\n\s+fix: use an http\(s\):\/\/ URL/);
+    expect(() =>
+      parseConfig(
+        { chains: [{ id: 1, name: 'mainnet', rpc: ['https://a.example'], ws: 'https://a.example' }] },
+        FILE,
+      ),
+    ).toThrow(/chains\[0\]\.ws/);
   });
 
   it('lower-cases addresses', () => {

@@ -21,13 +21,12 @@ export const secretRef = z.strictObject({
 export type SecretRef = z.infer<typeof secretRef>;
 
 /** A plain RPC URL, or a reference to an environment variable holding one (for URLs with keys). */
-const rpcEndpoint = z.union([
-  z
-    .string()
-    .regex(
-      /^(https?|wss?):\/\/[^\s]+$/,
-      'must be an http(s):// or ws(s):// URL, or { env: NAME } for one with a key',
-    ),
+const httpEndpoint = z.union([
+  z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s):// URL, or { env: NAME } for one with a key'),
+  secretRef,
+]);
+const wsEndpoint = z.union([
+  z.string().regex(/^wss?:\/\/[^\s]+$/, 'must be a ws(s):// URL, or { env: NAME } for one with a key'),
   secretRef,
 ]);
 
@@ -46,9 +45,9 @@ export const chainConfig = z.strictObject({
   id: z.number().int().positive(),
   name: z.string().min(1),
   /** HTTP(S) endpoints, in order of preference; each a plain URL or `{ env }` for one with a key. */
-  rpc: z.array(rpcEndpoint).min(1, 'needs at least one RPC endpoint'),
+  rpc: z.array(httpEndpoint).min(1, 'needs at least one RPC endpoint'),
   /** Optional WebSocket endpoint: new heads are pushed; the source falls back to polling when it drops. */
-  ws: rpcEndpoint.optional(),
+  ws: wsEndpoint.optional(),
   /** Blocks after which a block is treated as final (no reorg can orphan it). */
   confirmations: z.number().int().min(0).default(12),
   pollIntervalMs: z.number().int().min(1).default(1000),

@@ -24,6 +24,7 @@ import type { HeadWakeups } from '../chain/block-source';
 import type { FinalizedEvent, ReorgEvent } from '../chain/events';
 import { createIngestor, type Ingestor, type IngestorOptions } from '../chain/ingest';
 import type { DeepReorgEvent, TrackedEvent } from '../chain/reorg';
+import { type RecordedCall, type RpcPool, recordingClient } from '../chain/rpc-pool';
 import type { Common } from '../common/common';
 import { describeError, FirebreakError } from '../common/errors';
 import { resolveSecret, type SecretSource } from '../config/load';
@@ -46,6 +47,7 @@ import {
   type Responder,
   type ResponderHooks,
 } from '../respond/responder';
+import type { ActionPlan } from '../respond/types';
 import {
   type Checkpoint,
   clearResponsePending,
@@ -69,6 +71,12 @@ export interface EngineChain {
   provider?: EIP1193Provider;
   /** A head signal (`chain/heads.ts`: polling, WebSocket `newHeads`); preferred over `provider`. */
   heads?: HeadWakeups;
+  /**
+   * The chain's endpoints as a pool (`chain/rpc-pool.ts`). With `quorum` > 1 in the chain's config,
+   * the block hash and every state read behind an action are confirmed by that many endpoints
+   * before anything is sent.
+   */
+  pool?: RpcPool;
 }
 
 /** What the engine needs of the store: the repositories, and the database for its transactions. */
@@ -184,6 +192,24 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   }
 
   const incidents = await createIncidentManager(options.store, common.clock);
+
+  // Quorum: the reads each block's detectors made, kept while the block's response may need them.
+  const quorumOf = new Map(
+    config.chains.map((c) => [c.id, { quorum: c.quorum, pool: chainOf(c.name).pool }]),
+  );
+  const evidence = new WeakMap<BlockEvent, () => RecordedCall[]>();
+  const confirmEvidence = async (_plan: ActionPlan, event: BlockEvent): Promise<void> => {
+    const q = quorumOf.get(event.chainId);
+    if (!q?.pool || q.quorum <= 1) return;
+    await q.pool.confirmBlockHash(event.block.number, event.block.hash, q.quorum);
+    const calls = evidence.get(event)?.() ?? [];
+    if (calls.length > 0)
+      await q.pool.confirmCalls(
+        calls,
+        calls.map((c) => c.result),
+        q.quorum,
+      );
+  };
   const clientForChainId = new Map(config.chains.map((c) => [c.id, chainOf(c.name).client]));
   const responder: Responder = createResponder({
     playbooks: config.playbooks,
@@ -195,6 +221,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       marketsByAddress,
     }),
     guardrails: { killSwitch: options.killSwitch ?? config.killSwitch },
+    confirm: confirmEvidence,
     common,
     ...(options.hooks ? { hooks: options.hooks } : {}),
   });
@@ -232,8 +259,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   };
 
   const processBlock = async (chainName: string, event: BlockEvent): Promise<BlockProcessed> => {
-    const { client } = chainOf(chainName);
-    const view = createBlockView(client, event.chainId, event.block.number);
+    const chain = chainOf(chainName);
+    // With a quorum to meet, the view reads through a recorder so the reads can be confirmed later.
+    const recorder =
+      chain.pool && (quorumOf.get(event.chainId)?.quorum ?? 1) > 1 ? recordingClient(chain.pool) : undefined;
+    if (recorder) evidence.set(event, recorder.calls);
+    const view = createBlockView(recorder?.client ?? chain.client, event.chainId, event.block.number);
     const findings = await runDetectors(detectorsByChain.get(chainName) ?? [], event, view, {
       timeoutMs: options.detectorTimeoutMs ?? 5_000,
       logger: common.logger,
