@@ -7,6 +7,7 @@ import { type Common, createCommon } from '../common/common';
 import { FirebreakError, isFirebreakError } from '../common/errors';
 import { resolveSecret, type SecretSource } from '../config/load';
 import type { ChainConfig } from '../config/schema';
+import type { MetricsRegistry } from './metrics';
 import { createRpcPool, type RpcPool } from './rpc-pool';
 
 export interface ConnectedChain {
@@ -32,6 +33,7 @@ export async function connectChain(
   env?: SecretSource,
   timeoutMs = 5_000,
   common: Common = createCommon(),
+  metrics?: MetricsRegistry,
 ): Promise<ConnectedChain> {
   const urls = endpointUrls(chain, env);
   const pool = createRpcPool({
@@ -41,6 +43,7 @@ export async function connectChain(
     timeoutMs,
     maxRetries: 1,
     pollingIntervalMs: chain.pollIntervalMs,
+    ...(metrics ? { metrics } : {}),
   });
   let answers: { label: string; value: unknown }[];
   try {

@@ -4,12 +4,14 @@
  * (falling back to polling while the socket is down); the others poll.
  */
 import { type HeadSignal, wsHeads } from '../chain/heads';
+import { createMetrics, type MetricsRegistry } from '../chain/metrics';
 import { connectChain } from '../chain/rpc';
 import type { RpcPool } from '../chain/rpc-pool';
 import { createCommon } from '../common/common';
 import type { Logger } from '../common/logger';
 import { resolveSecret } from '../config/load';
 import type { FirebreakConfig } from '../config/schema';
+import type { Engine } from '../engine/engine';
 import { createEngine, type EngineChain } from '../engine/engine';
 import { openStore } from '../store/store';
 
@@ -19,10 +21,12 @@ export async function runLive(config: FirebreakConfig, logger: Logger): Promise<
   const chains = new Map<string, EngineChain>();
   const heads: HeadSignal[] = [];
   const pools: RpcPool[] = [];
+  const metrics = createMetrics();
+  let reporter: NodeJS.Timeout | undefined;
   let store: Awaited<ReturnType<typeof openStore>> | undefined;
   try {
     for (const chain of config.chains) {
-      const connected = await connectChain(chain, undefined, 5_000, common);
+      const connected = await connectChain(chain, undefined, 5_000, common, metrics);
       pools.push(connected.pool);
       const entry: EngineChain = { client: connected.client, pool: connected.pool };
       if (chain.ws !== undefined) {
@@ -45,10 +49,24 @@ export async function runLive(config: FirebreakConfig, logger: Logger): Promise<
       chains,
       store,
       common,
+      metrics,
       // The operator's emergency brake, without editing the config.
       ...(process.env.FIREBREAK_KILL_SWITCH === '1' ? { killSwitch: true } : {}),
     });
     engine.start();
+    // Every minute (FIREBREAK_STATUS_EVERY_S), one line per chain: lag, throughput, RPC health.
+    const everyS = Number(process.env.FIREBREAK_STATUS_EVERY_S ?? 60);
+    if (everyS > 0) {
+      reporter = setInterval(() => {
+        for (const chain of config.chains) {
+          const pool = chains.get(chain.name)?.pool;
+          void (pool ? pool.request('eth_blockNumber', []) : Promise.resolve(undefined))
+            .then((head) => logger.info(chainStatus(chain.name, engine, metrics, pool, head), 'status'))
+            .catch(() => logger.info(chainStatus(chain.name, engine, metrics, pool, undefined), 'status'));
+        }
+      }, everyS * 1000);
+      reporter.unref();
+    }
     logger.info({ chains: config.chains.map((c) => c.name) }, 'firebreak is watching');
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
@@ -59,9 +77,48 @@ export async function runLive(config: FirebreakConfig, logger: Logger): Promise<
     await engine.stop();
     await engine.settled();
   } finally {
+    if (reporter) clearInterval(reporter);
     for (const h of heads) h.close();
     for (const p of pools) p.close();
     await store?.close();
   }
   return 0;
+}
+
+/** One chain's health in a log line: head lag in blocks and seconds, blocks/s, RPC calls/s and errors by endpoint. */
+export function chainStatus(
+  chain: string,
+  engine: Engine,
+  metrics: MetricsRegistry,
+  pool: RpcPool | undefined,
+  head: unknown,
+): Record<string, unknown> {
+  const last = engine.lastProcessed.get(chain);
+  const snapshot = metrics.snapshot();
+  const perSecond = (name: string, filter: (labels: Record<string, string>) => boolean): number => {
+    const metric = snapshot.metrics.find((m) => m.name === name);
+    if (metric?.type !== 'counter') return 0;
+    return metric.series.filter((s) => filter(s.labels)).reduce((sum, s) => sum + s.perSecond, 0);
+  };
+  const endpoints = (pool?.health() ?? []).map((h) => ({
+    endpoint: h.label,
+    status: h.status,
+    demoted: h.demoted,
+    callsPerSecond: Number(
+      perSecond('firebreak_rpc_requests_total', (l) => l.endpoint === h.label).toFixed(2),
+    ),
+    errorsPerSecond: Number(
+      perSecond('firebreak_rpc_errors_total', (l) => l.endpoint === h.label).toFixed(2),
+    ),
+  }));
+  return {
+    chain,
+    lastBlock: last?.number.toString() ?? null,
+    headLagBlocks: typeof head === 'string' && last ? Number(BigInt(head) - last.number) : null,
+    headLagSeconds: last ? Math.max(0, Math.round(Date.now() / 1000 - Number(last.timestamp))) : null,
+    blocksPerSecond: Number(
+      perSecond('firebreak_chain_blocks_processed_total', (l) => l.chain === chain).toFixed(2),
+    ),
+    endpoints,
+  };
 }

@@ -21,8 +21,9 @@
  */
 import type { Client, EIP1193Provider, Hex } from 'viem';
 import type { HeadWakeups } from '../chain/block-source';
-import type { FinalizedEvent, ReorgEvent } from '../chain/events';
+import type { BlockRef, FinalizedEvent, ReorgEvent } from '../chain/events';
 import { createIngestor, type Ingestor, type IngestorOptions } from '../chain/ingest';
+import type { MetricsRegistry } from '../chain/metrics';
 import type { DeepReorgEvent, TrackedEvent } from '../chain/reorg';
 import { type RecordedCall, type RpcPool, recordingClient } from '../chain/rpc-pool';
 import type { Common } from '../common/common';
@@ -117,6 +118,8 @@ export interface EngineOptions {
   /** Per-detector time limit for one block. */
   detectorTimeoutMs?: number;
   killSwitch?: boolean;
+  /** Where per-chain ingestion metrics go (blocks processed, processing time, head lag). */
+  metrics?: MetricsRegistry;
   /** Detector instances to run besides the configured ones, by chain name (tests, library users). */
   extraDetectors?: Readonly<Record<string, readonly DetectorInstance[]>>;
   /** Attach every log of each block to its event (`eth_getLogs` over ranges); off until a detector needs them. */
@@ -126,6 +129,8 @@ export interface EngineOptions {
 export interface Engine {
   readonly incidents: IncidentManager;
   readonly markets: ReadonlyMap<string, AaveMarketAddresses>;
+  /** The last block processed on each chain (by chain name), for head-lag reporting. */
+  readonly lastProcessed: ReadonlyMap<string, BlockRef>;
   /**
    * Follows every configured chain until `stop()`, each from `fromBlock` (by chain name) if given,
    * else after its checkpoint in the store, else from its configured `startBlock`, else from the
@@ -258,6 +263,21 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     }
   };
 
+  // Per-chain ingestion metrics (RPC metrics come from each chain's pool).
+  const metrics = options.metrics;
+  const blocksProcessed = metrics?.counter('firebreak_chain_blocks_processed_total', 'Blocks processed', [
+    'chain',
+  ]);
+  const processingMs = metrics?.summary('firebreak_block_processing_ms', 'Block available → processed, ms', [
+    'chain',
+  ]);
+  const headLagSeconds = metrics?.gauge(
+    'firebreak_chain_head_lag_seconds',
+    'Now minus the last processed block time',
+    ['chain'],
+  );
+  const lastProcessed = new Map<string, BlockRef>();
+
   const processBlock = async (chainName: string, event: BlockEvent): Promise<BlockProcessed> => {
     const chain = chainOf(chainName);
     // With a quorum to meet, the view reads through a recorder so the reads can be confirmed later.
@@ -290,6 +310,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     });
     if (results.length > 0) await respond(chainName, event, results);
     const processed = { event, findings, doneAt: common.clock.monotonic() };
+    const labels = { chain: chainName };
+    blocksProcessed?.inc(labels);
+    processingMs?.observe(labels, processed.doneAt - event.receivedAt);
+    lastProcessed.set(chainName, event.block);
+    headLagSeconds?.set(labels, Math.max(0, common.clock.now() / 1000 - Number(event.block.timestamp)));
     options.hooks?.onBlockProcessed?.(processed);
     return processed;
   };
@@ -461,6 +486,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   let started = false;
   return {
     incidents,
+    lastProcessed,
     markets,
     start(fromBlock) {
       if (started) return;
