@@ -56,6 +56,17 @@ describe('firebreak CLI', () => {
     expect(r.stderr).toContain('"mainnet"');
   });
 
+  it('names a referenced secret that is not set, with its path and the fix, exit 2', () => {
+    const r = firebreak('config', 'check', 'test/fixtures/secret-config.yaml');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('test/fixtures/secret-config.yaml');
+    expect(r.stderr).toContain(
+      'chains[0].rpc[0]: environment variable FIREBREAK_TEST_UNSET_RPC_URL is not set',
+    );
+    expect(r.stderr).toContain('fix: export FIREBREAK_TEST_UNSET_RPC_URL=');
+    expect(firebreak('config', 'check', 'test/fixtures/secret-config.yaml', '--skip-secrets').code).toBe(0);
+  });
+
   it('accepts a valid config', () => {
     expect(firebreak('config', 'check', 'test/fixtures/unreachable-config.yaml').code).toBe(0);
   });

@@ -28,10 +28,6 @@ import type { Common } from '../common/common';
 import { type ErrorCode, FirebreakError, redact, registerSecret } from '../common/errors';
 import { createMetrics, type MetricsRegistry, type RpcErrorKind, rpcMetrics } from './metrics';
 
-/**
- * Until `ERR_QUORUM_NOT_MET` joins the `ErrorCode` union in common/errors.ts (and docs/errors.md),
- * the code is cast here; the cast becomes a no-op once it is there.
- */
 const ERR_QUORUM_NOT_MET: ErrorCode = 'ERR_QUORUM_NOT_MET';
 
 // ── Options and results ────────────────────────────────────────────────────────────────────────

@@ -11,7 +11,7 @@ import { connectChain } from '../chain/rpc';
 import { createCommon } from '../common/common';
 import { describeError, FirebreakError, isFirebreakError, redact, USER_ERROR_CODES } from '../common/errors';
 import { createLogger, type LoggerOptions } from '../common/logger';
-import { loadConfig } from '../config/load';
+import { assertSecretsPresent, loadConfig } from '../config/load';
 import { drillToJson } from '../drills/report';
 import { type DrillProgress, runDrill } from '../drills/runner';
 import { loadScenario } from '../drills/scenario';
@@ -32,8 +32,9 @@ Usage:
       Record a block range of a configured chain — blocks, logs and every state read the
       configured detectors make — to a compressed file that replays with no node.
       --progress-every N  a progress line on stderr every N blocks (default 100); --quiet for none
-  firebreak config check <file>
-      Validate a config file: every problem with its path and fix. Exit 2 if invalid.
+  firebreak config check <file> [--skip-secrets]
+      Validate a config file, and that the secrets it references are set: every problem with its
+      path and fix. Exit 2 if invalid.
   firebreak --help | --version
 
 Exit codes: 0 ok, 1 failed (a drill that did not pass, a runtime error), 2 bad input.
@@ -147,9 +148,14 @@ async function drill(args: string[]): Promise<number> {
 }
 
 async function config(args: string[]): Promise<number> {
-  const [sub, file] = args;
-  if (sub !== 'check' || !file) throw new FirebreakError('ERR_USAGE', 'usage: firebreak config check <file>');
+  const { values, positionals } = parse(args, { 'skip-secrets': { type: 'boolean' } });
+  const [sub, file] = positionals;
+  if (sub !== 'check' || !file) {
+    throw new FirebreakError('ERR_USAGE', 'usage: firebreak config check <file> [--skip-secrets]');
+  }
   const loaded = await loadConfig(file);
+  // Where the secrets live only on the production host, --skip-secrets checks the file alone.
+  if (values['skip-secrets'] !== true) assertSecretsPresent(loaded, file);
   console.log(
     `${file}: ok — ${loaded.chains.length} chain(s), ${loaded.markets.length} market(s), ${loaded.detectors.length} detector(s), ${loaded.executors.length} executor(s), ${loaded.playbooks.length} playbook(s)`,
   );
@@ -165,6 +171,7 @@ async function run(args: string[]): Promise<number> {
       'run needs --config <file>\n    fix: firebreak run --config firebreak.config.yaml',
     );
   const loaded = await loadConfig(file);
+  assertSecretsPresent(loaded, file);
   const level = (process.env.FIREBREAK_LOG_LEVEL as LoggerOptions['level']) ?? 'info';
   return runLive(loaded, createLogger({ level }));
 }

@@ -68,6 +68,43 @@ export async function loadConfig(path: string): Promise<FirebreakConfig> {
 
 export type SecretSource = Readonly<Record<string, string | undefined>>;
 
+/** Every secret reference in a config (where it is, and the variable it names). */
+export function secretRefs(config: FirebreakConfig): { path: (string | number)[]; ref: SecretRef }[] {
+  const refs: { path: (string | number)[]; ref: SecretRef }[] = [];
+  config.chains.forEach((c, i) => {
+    c.rpc.forEach((e, j) => {
+      if (typeof e !== 'string') refs.push({ path: ['chains', i, 'rpc', j], ref: e });
+    });
+    if (c.ws !== undefined && typeof c.ws !== 'string') refs.push({ path: ['chains', i, 'ws'], ref: c.ws });
+  });
+  config.executors.forEach((e, i) => {
+    refs.push({ path: ['executors', i, 'key'], ref: e.key });
+  });
+  return refs;
+}
+
+/**
+ * Checks that every secret the config references is set in the environment, before anything
+ * starts: a missing one is named with its path in the file and the fix (never a value).
+ */
+export function assertSecretsPresent(
+  config: FirebreakConfig,
+  file: string,
+  env: SecretSource = process.env,
+): void {
+  const problems = secretRefs(config)
+    .filter(({ ref }) => env[ref.env] === undefined || env[ref.env] === '')
+    .map(({ path, ref }) => ({
+      path,
+      message: `environment variable ${ref.env} is not set`,
+      fix: `export ${ref.env}=… before starting Firebreak (secrets are never read from the file)`,
+    }));
+  if (problems.length > 0) {
+    const error = invalidFileError('ERR_CONFIG_INVALID', file, problems);
+    throw new FirebreakError('ERR_SECRET_MISSING', error.message, { details: error.details });
+  }
+}
+
 /**
  * Resolves a secret reference against an environment (process.env by default). The error names
  * the variable, never a value.
