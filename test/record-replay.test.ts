@@ -26,6 +26,7 @@ import { drillEngineConfig, type PreparedDrill, prepareDrill, runScenario } from
 import { loadScenario } from '../src/drills/scenario';
 import { buildDetectors } from '../src/engine/detectors';
 import { recordChain } from '../src/engine/record';
+import { replayRecording } from '../src/engine/replay';
 
 const BLOCKS = 50n;
 const run = promisify(execFile);
@@ -193,6 +194,12 @@ describe('record and replay of the Inverse Finance drill market', () => {
     expect(replayed.findings.map((f) => f.id)).toEqual(live.findings.map((f) => f.id));
     expect(replayed.findings).toEqual(live.findings);
     expect(replayed.findings.filter((f) => f.kind === 'degraded')).toEqual([]);
+
+    // The whole engine on the file: the same findings, an incident, and nothing sent.
+    const engineReplay = await replayRecording({ config, file: out, common: createCommon() });
+    expect(engineReplay.blocks).toBe(50);
+    expect(engineReplay.findings.map((f) => f.id)).toEqual(live.findings.map((f) => f.id));
+    expect(engineReplay.incidents.length).toBeGreaterThan(0);
 
     // A read the recording does not hold is an error naming block, target and selector.
     const oracle = (await buildDetectors(config, () => replayClient)).markets.get('drill-market')!.oracle;

@@ -16,6 +16,7 @@ import { drillToJson } from '../drills/report';
 import { type DrillProgress, runDrill } from '../drills/runner';
 import { loadScenario } from '../drills/scenario';
 import { recordChain } from '../engine/record';
+import { replayRecording } from '../engine/replay';
 import { bold, dim, renderScorecard, renderTimeline, yellow } from './output';
 import { runLive } from './run';
 
@@ -32,6 +33,9 @@ Usage:
       Record a block range of a configured chain — blocks, logs and every state read the
       configured detectors make — to a compressed file that replays with no node.
       --progress-every N  a progress line on stderr every N blocks (default 100); --quiet for none
+  firebreak replay <file.jsonl.gz> --config <file>
+      Run a recording through the whole engine with no node (nothing is sent: the kill-switch is
+      on) and print what it found, and how fast.
   firebreak config check <file> [--skip-secrets]
       Validate a config file, and that the secrets it references are set: every problem with its
       path and fix. Exit 2 if invalid.
@@ -62,6 +66,8 @@ export async function main(argv: string[]): Promise<number> {
         return await config(rest);
       case 'record':
         return await record(rest);
+      case 'replay':
+        return await replay(rest);
       default:
         throw new FirebreakError(
           'ERR_USAGE',
@@ -274,4 +280,31 @@ async function record(args: string[]): Promise<number> {
     process.removeListener('SIGINT', interrupt);
     process.removeListener('SIGTERM', interrupt);
   }
+}
+
+async function replay(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { config: { type: 'string', short: 'c' } });
+  const file = positionals[0];
+  const configFile = values.config as string | undefined;
+  if (!file || !configFile) {
+    throw new FirebreakError('ERR_USAGE', 'usage: firebreak replay <file.jsonl.gz> --config <file>');
+  }
+  const config = await loadConfig(configFile);
+  const result = await replayRecording({ config, file, common: createCommon({ logger: createLogger() }) });
+  const byDetector = new Map<string, number>();
+  for (const f of result.findings)
+    byDetector.set(
+      `${f.detectorInstance} ${f.severity}`,
+      (byDetector.get(`${f.detectorInstance} ${f.severity}`) ?? 0) + 1,
+    );
+  console.log(
+    `replayed ${result.blocks} blocks (${result.from}–${result.to}) of chain ${result.chain} in ${result.seconds.toFixed(2)} s (${(result.blocks / Math.max(result.seconds, 1e-9)).toFixed(0)} blocks/s)`,
+  );
+  console.log(
+    `findings: ${result.findings.length}${[...byDetector].map(([k, n]) => `\n  ${k}: ${n}`).join('')}`,
+  );
+  console.log(
+    `incidents: ${result.incidents.length}${result.incidents.map((i) => `\n  ${i.severity} ${i.title} (opened at block ${i.openedBlock})`).join('')}`,
+  );
+  return 0;
 }

@@ -25,6 +25,7 @@ import type { BlockRef, FinalizedEvent, ReorgEvent } from '../chain/events';
 import { createIngestor, type Ingestor, type IngestorOptions } from '../chain/ingest';
 import type { MetricsRegistry } from '../chain/metrics';
 import type { DeepReorgEvent, TrackedEvent } from '../chain/reorg';
+import { boundSource } from '../chain/replay';
 import { type RecordedCall, type RpcPool, recordingClient } from '../chain/rpc-pool';
 import type { Common } from '../common/common';
 import { describeError, FirebreakError } from '../common/errors';
@@ -136,7 +137,9 @@ export interface Engine {
    * else after its checkpoint in the store, else from its configured `startBlock`, else from the
    * head.
    */
-  start(fromBlock?: ReadonlyMap<string, bigint>): void;
+  start(fromBlock?: ReadonlyMap<string, bigint>, toBlock?: ReadonlyMap<string, bigint>): void;
+  /** With `toBlock` given to `start` (replay of a range or a recording): resolves when every bounded chain has processed it. */
+  done(): Promise<void>;
   /** Stops following (the block in hand is finished first). */
   stop(): Promise<void>;
   /**
@@ -449,7 +452,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   };
 
   /** One chain's loop: never skips a block; a failure restarts it from the checkpoint after a backoff. */
-  const runChain = async (chain: ChainConfig, fromBlock: bigint | undefined) => {
+  const runChain = async (chain: ChainConfig, fromBlock: bigint | undefined, toBlock?: bigint) => {
     let delay = 250;
     let processedAny = false;
     while (!signal.aborted) {
@@ -458,13 +461,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         const ingestor = await openIngestor(chain, processedAny ? undefined : fromBlock);
         ingestors.set(chain.name, ingestor);
         if (signal.aborted) ingestor.stop();
-        for await (const event of ingestor) {
+        const events = toBlock === undefined ? ingestor : boundSource(ingestor, toBlock);
+        for await (const event of events) {
           await handle(chain.name, event);
           if (event.type === 'block') processedAny = true;
           delay = 250;
           if (signal.aborted) break;
         }
-        if (signal.aborted) return;
+        if (signal.aborted || toBlock !== undefined) return; // a bounded replay ends at its last block
         throw new Error('the block source ended');
       } catch (error) {
         if (signal.aborted) return;
@@ -488,14 +492,15 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     incidents,
     lastProcessed,
     markets,
-    start(fromBlock) {
+    start(fromBlock, toBlock) {
       if (started) return;
       started = true;
       for (const chain of config.chains) {
         chainOf(chain.name);
-        loops.push(runChain(chain, fromBlock?.get(chain.name)));
+        loops.push(runChain(chain, fromBlock?.get(chain.name), toBlock?.get(chain.name)));
       }
     },
+    done: () => Promise.all(loops).then(() => undefined),
     async stop() {
       halt.abort();
       for (const ingestor of ingestors.values()) ingestor.stop();
