@@ -2,6 +2,7 @@
  * The `common` bag — what every stage needs and nobody should import as a global: a logger, a
  * clock, and the shutdown signal. Passed down from the one place that wires the engine.
  */
+import { setMaxListeners } from 'node:events';
 import { type Logger, silentLogger } from './logger';
 
 export interface Clock {
@@ -24,9 +25,13 @@ export const systemClock: Clock = {
 };
 
 export function createCommon(overrides: Partial<Common> = {}): Common {
+  const signal = overrides.signal ?? new AbortController().signal;
+  // Every chain's source, pool and head signal listens for shutdown: more than Node's default 10 is
+  // expected, not a leak (each listener is removed when its wait ends).
+  setMaxListeners(200, signal);
   return {
     logger: overrides.logger ?? silentLogger(),
     clock: overrides.clock ?? systemClock,
-    signal: overrides.signal ?? new AbortController().signal,
+    signal,
   };
 }
