@@ -14,10 +14,12 @@
  *   embedded chain) plus the poll timer. A wake-up only says "look now"; the ingestor always reads
  *   the head itself and fetches from its cursor, so a lost notification delays a block, never skips it.
  */
+
 import type { Client, EIP1193Provider, Hex, Log } from 'viem';
 import { getBlock, getBlockNumber, getLogs } from 'viem/actions';
 import type { Common } from '../common/common';
 import { describeError } from '../common/errors';
+import { abortableSleep } from '../common/sleep';
 import { type BlockRef, toBlockRef } from './events';
 
 export type BlockLogs = Log<bigint, number, false>[];
@@ -188,19 +190,6 @@ async function pool(tasks: readonly (() => Promise<boolean>)[], limit: number): 
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, worker));
   return ok;
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**

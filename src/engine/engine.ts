@@ -19,6 +19,7 @@
  * Several chains: each runs its own loop with its own ingestor and cursor; a loop that fails logs,
  * backs off and restarts from its checkpoint, and the other chains go on.
  */
+
 import type { Client, EIP1193Provider, Hex } from 'viem';
 import type { HeadWakeups } from '../chain/block-source';
 import type { BlockRef, FinalizedEvent, ReorgEvent } from '../chain/events';
@@ -29,6 +30,7 @@ import { boundSource } from '../chain/replay';
 import { type RecordedCall, type RpcPool, recordingClient } from '../chain/rpc-pool';
 import type { Common } from '../common/common';
 import { describeError, FirebreakError } from '../common/errors';
+import { abortableSleep } from '../common/sleep';
 import { resolveSecret, type SecretSource } from '../config/load';
 import type { ChainConfig, FirebreakConfig } from '../config/schema';
 import { memoryDetectorState, runDetectors } from '../detectors/run';
@@ -248,7 +250,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         await incidents.reload().catch(() => undefined);
         if (attempt >= 4 || signal.aborted) throw error;
         common.logger.error({ attempt, err: describeError(error) }, `${what} failed; retrying`);
-        await sleep(100 * 4 ** (attempt - 1), signal);
+        await abortableSleep(100 * 4 ** (attempt - 1), signal);
       }
     }
   };
@@ -477,7 +479,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           'chain loop failed; restarting from its checkpoint',
         );
         options.hooks?.onChainError?.({ chain: chain.name, error });
-        await sleep(delay, signal);
+        await abortableSleep(delay, signal);
         delay = Math.min(delay * 2, 30_000);
       } finally {
         ingestors.get(chain.name)?.stop();
@@ -510,17 +512,4 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     processReorg,
     settled: () => responder.settled(),
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
