@@ -176,8 +176,11 @@ describe('ingestion survives being killed: every block processed exactly once', 
     for (let kill = 0; kill < KILLS; kill++) {
       running = spawnChild(command, args);
       const child = running;
+      // Always leave it a new block to process: a child that caught up before the last kill would
+      // otherwise wait for a block that never comes.
+      await mine(1);
       // Kill only once it is ingesting: after its first processed block, plus a random delay.
-      await child.waitFor('its first processed block', (b) => b.length > 0, 30_000);
+      await child.waitFor('its first processed block', (b) => b.length > 0, 60_000);
       const delayMs = Math.floor(next() * 400);
       if (kill < KILLS - 5) {
         // Catching up.
