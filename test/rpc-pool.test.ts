@@ -123,7 +123,7 @@ describe('RPC pool over three faulty proxies in front of one served chain', () =
       endpoints: which.map((i) => ({ url: `${proxies[i]!.url}/v2/${KEY}-${i}` })),
       common: createCommon({ logger: createLogger({ level: 'warn', destination }) }),
       metrics,
-      timeoutMs: 400,
+      timeoutMs: 2_000, // generous: CI runs other EVM-heavy test files at the same time
       backoff: { baseMs: 10, maxMs: 100 },
       ...extra,
     });
@@ -139,7 +139,7 @@ describe('RPC pool over three faulty proxies in front of one served chain', () =
 
   it.each<[string, Fault, string]>([
     ['a dropped connection', { kind: 'drop' }, 'network'],
-    ['a delay beyond the timeout', { kind: 'delay', ms: 2_000 }, 'timeout'],
+    ['a delay beyond the timeout', { kind: 'delay', ms: 6_000 }, 'timeout'],
     ['HTTP 429', { kind: 'http-429', retryAfterS: 5 }, 'http-429'],
     ['HTTP 503', { kind: 'http-503' }, 'http-5xx'],
     ['truncated JSON', { kind: 'truncate' }, 'bad-response'],
