@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedChain, type EmbeddedChain, type ServedChain } from '../src/chain/embedded';
 import { getCheckpoint, listProcessedBlocks } from '../src/store/ingestion';
 import { openStore } from '../src/store/store';
+import { sleep } from './support/wait';
 
 const BLOCKS = 1_000;
 const KILLS = 20;
@@ -71,8 +72,6 @@ function random(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Child {
   process: ChildProcess;

@@ -27,23 +27,11 @@ import { createEngine } from '../src/engine/engine';
 import { readReserveConfiguration } from '../src/protocols/aave-v3/reader';
 import { swapExactIn } from '../src/protocols/uniswap-v2/pool';
 import { openStore } from '../src/store/store';
+import { sleep, waitFor } from './support/wait';
 
 const twapAbi = [
   { type: 'function', name: 'update', stateMutability: 'nonpayable', inputs: [], outputs: [] },
 ] as const;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` every 20 ms until it returns a value, or throws after `timeoutMs`. */
-async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** A local port nothing listens on: bound, read, released. */
 async function closedPort(): Promise<number> {

@@ -15,18 +15,7 @@ import { createEngine, type Engine } from '../src/engine/engine';
 import { getCheckpoint, listProcessedBlocks } from '../src/store/ingestion';
 import { openStore, type Store } from '../src/store/store';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
+import { waitFor } from './support/wait';
 
 describe('several chains: each its own cursor, one failing does not stop another', () => {
   let alpha: EmbeddedChain;

@@ -24,22 +24,11 @@ import { createEngine, type Engine, type ReorgProcessed } from '../src/engine/en
 import { getCheckpoint, listProcessedBlocks } from '../src/store/ingestion';
 import { openStore, type Store } from '../src/store/store';
 import { markerTx } from './support/test-detectors';
+import { waitFor } from './support/wait';
 
 const MARKER: Hex = '0x000000000000000000000000000000000000dEaD';
 const OTHER: Hex = '0x000000000000000000000000000000000000bEEF';
 const CONFIRMATIONS = 12;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 describe('reorgs on a served chain: seen, retracted, the new branch processed exactly once', () => {
   let chain: EmbeddedChain;

@@ -44,6 +44,39 @@ export const toUnits = (amount: number, decimals: number): bigint =>
 /** How many funded accounts a scenario needs: deployer, guardian, probe, then one per account. */
 export const accountsNeeded = (scenario: Scenario): number => 3 + scenario.accounts.length;
 
+/** Sends one call with automine on and throws unless it succeeded (setup and checks, not drills). */
+export async function sendAndConfirm(
+  chain: EmbeddedChain,
+  from: FundedAccount,
+  to: Hex,
+  abi: readonly unknown[],
+  functionName: string,
+  args: readonly unknown[],
+): Promise<void> {
+  const { client } = chain;
+  const hash = await writeContract(client, {
+    address: to,
+    abi: abi as never,
+    functionName: functionName as never,
+    args: args as never,
+    account: from.account,
+    chain: client.chain,
+  });
+  const receipt = await waitForTransactionReceipt(client, { hash, pollingInterval: 1 });
+  if (receipt.status !== 'success') throw new Error(`${functionName} on ${to} reverted`);
+}
+
+/** Mints a drill token (only its deployer, the market's deployer, may). */
+export function mintDrillToken(
+  chain: EmbeddedChain,
+  deployer: FundedAccount,
+  token: Hex,
+  to: Hex,
+  amount: bigint,
+) {
+  return sendAndConfirm(chain, deployer, token, firebreakArtifact('DrillToken').abi, 'mint', [to, amount]);
+}
+
 export async function deployDrillMarket(
   chain: EmbeddedChain,
   scenario: Scenario,
@@ -57,25 +90,13 @@ export async function deployDrillMarket(
     );
   }
   const account = deployer.account;
-  const send = async (
+  const send = (
     to: Hex,
     abi: readonly unknown[],
     functionName: string,
     args: readonly unknown[],
     from = deployer,
-  ) => {
-    const hash = await writeContract(client, {
-      address: to,
-      abi: abi as never,
-      functionName: functionName as never,
-      args: args as never,
-      account: from.account,
-      chain: client.chain,
-    });
-    const receipt = await waitForTransactionReceipt(client, { hash, pollingInterval: 1 });
-    if (receipt.status !== 'success')
-      throw new Error(`${functionName} on ${to} reverted during market setup`);
-  };
+  ) => sendAndConfirm(chain, from, to, abi, functionName, args);
 
   progress('tokens and price feeds');
   const tokenArtifact = firebreakArtifact('DrillToken');
@@ -108,7 +129,7 @@ export async function deployDrillMarket(
   }
   const token = (symbol: string) => tokens.get(symbol)!;
   const mint = (symbol: string, to: Hex, amount: bigint) =>
-    send(token(symbol).address, tokenArtifact.abi, 'mint', [to, amount]);
+    mintDrillToken(chain, deployer, token(symbol).address, to, amount);
 
   progress('Uniswap v2 pairs');
   const pools = new Map<string, Hex>();

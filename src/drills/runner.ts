@@ -11,7 +11,7 @@
  */
 import { rmSync } from 'node:fs';
 import { type Hex, type TransactionReceipt, toHex } from 'viem';
-import { getTransactionReceipt, readContract, waitForTransactionReceipt, writeContract } from 'viem/actions';
+import { getTransactionReceipt, readContract, waitForTransactionReceipt } from 'viem/actions';
 import { createEmbeddedChain, type EmbeddedChain } from '../chain/embedded';
 import { minBig } from '../common/bigint';
 import { type Common, createCommon } from '../common/common';
@@ -22,7 +22,14 @@ import { erc20Abi, poolAbi } from '../protocols/aave-v3/abi';
 import { readReserveConfiguration } from '../protocols/aave-v3/reader';
 import { openStore, type Store } from '../store/store';
 import { createActors, type PreparedStep, type SubmittedStep } from './actors';
-import { accountsNeeded, type DrillMarket, deployDrillMarket, toUnits } from './market';
+import {
+  accountsNeeded,
+  type DrillMarket,
+  deployDrillMarket,
+  mintDrillToken,
+  sendAndConfirm,
+  toUnits,
+} from './market';
 import { type Outcome, outcome, snapshotMarket } from './measure';
 import type { Scenario } from './scenario';
 
@@ -505,61 +512,11 @@ async function probeReserve(chain: EmbeddedChain, market: DrillMarket, symbol: s
   try {
     const config = await readReserveConfiguration(client, pool, t.address);
     if (config.isFrozen || config.isPaused || !config.borrowingEnabled) return false;
-    const amount = toUnits(1_000, t.decimals) / 1n; // a thousand tokens
-    const send = async (
-      address: Hex,
-      abi: typeof erc20Abi | typeof poolAbi,
-      functionName: string,
-      args: readonly unknown[],
-    ) => {
-      const hash = await writeContract(client, {
-        address,
-        abi: abi as never,
-        functionName: functionName as never,
-        args: args as never,
-        account: who.account,
-        chain: client.chain,
-      });
-      const receipt = await waitForTransactionReceipt(client, { hash, pollingInterval: 1 });
-      if (receipt.status !== 'success') throw new Error(`${functionName} reverted`);
-    };
-    await send(
-      t.address,
-      [
-        ...erc20Abi,
-        {
-          type: 'function',
-          name: 'mint',
-          stateMutability: 'nonpayable',
-          inputs: [{ type: 'address' }, { type: 'uint256' }],
-          outputs: [],
-        },
-      ] as never,
-      'mint',
-      [who.address, amount],
-    ).catch(async () => {
-      // Only the deployer may mint: fund the probe from the deployer instead.
-      const hash = await writeContract(client, {
-        address: t.address,
-        abi: [
-          {
-            type: 'function',
-            name: 'mint',
-            stateMutability: 'nonpayable',
-            inputs: [{ type: 'address' }, { type: 'uint256' }],
-            outputs: [],
-          },
-        ] as const,
-        functionName: 'mint',
-        args: [who.address, amount],
-        account: market.deployer.account,
-        chain: client.chain,
-      });
-      await waitForTransactionReceipt(client, { hash, pollingInterval: 1 });
-    });
-    await send(t.address, erc20Abi, 'approve', [pool, amount]);
-    await send(pool, poolAbi, 'supply', [t.address, amount, who.address, 0]);
-    await send(pool, poolAbi, 'borrow', [t.address, amount / 10n, 2n, 0, who.address]);
+    const amount = toUnits(1_000, t.decimals);
+    await mintDrillToken(chain, market.deployer, t.address, who.address, amount);
+    await sendAndConfirm(chain, who, t.address, erc20Abi, 'approve', [pool, amount]);
+    await sendAndConfirm(chain, who, pool, poolAbi, 'supply', [t.address, amount, who.address, 0]);
+    await sendAndConfirm(chain, who, pool, poolAbi, 'borrow', [t.address, amount / 10n, 2n, 0, who.address]);
     const debt = await readContract(client, {
       address: market.aave.reserves[symbol]!.variableDebtToken,
       abi: erc20Abi,
