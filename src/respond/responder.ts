@@ -12,6 +12,7 @@ import { describeError } from '../common/errors';
 import type { PlaybookConfig } from '../config/schema';
 import type { BlockEvent } from '../detectors/types';
 import type { IncidentManager, IngestResult } from '../incidents/manager';
+import type { TimelineEventType } from '../incidents/types';
 import type { Executor } from './executors/eoa';
 import { checkGuardrails, type GuardrailSettings } from './guardrails';
 import { type Cooldowns, createCooldowns, type Decision, decide } from './playbooks';
@@ -97,6 +98,17 @@ export function createResponder(options: ResponderOptions): Responder {
     });
   };
 
+  /** Ends an action that will not (or did not) take effect: its record and the timeline say why. */
+  const stop = async (
+    plan: ActionPlan,
+    status: 'refused' | 'failed',
+    reason: string,
+    entry: { type: TimelineEventType; summary: string; block: bigint | null },
+  ) => {
+    await save(plan, status, { reason });
+    await incidents.record(plan.incidentId, entry.type, entry.summary, { actionId: plan.id }, entry.block);
+  };
+
   const execute = async (decision: Decision, event: BlockEvent) => {
     const id = actionId(decision);
     if (inProgress.has(id)) return;
@@ -162,14 +174,11 @@ export function createResponder(options: ResponderOptions): Responder {
     }
     const verdict = checkGuardrails(plan, decision, options.guardrails);
     if (!verdict.ok) {
-      await save(plan, 'refused', { reason: verdict.reason });
-      await incidents.record(
-        incidentId,
-        'action-refused',
-        `${plan.action} refused: ${verdict.reason}`,
-        { actionId: plan.id },
-        block,
-      );
+      await stop(plan, 'refused', verdict.reason, {
+        type: 'action-refused',
+        summary: `${plan.action} refused: ${verdict.reason}`,
+        block: block,
+      });
       return;
     }
     const executor = options.executors.get(decision.step.executor);
@@ -189,14 +198,11 @@ export function createResponder(options: ResponderOptions): Responder {
         await options.confirm(plan, event);
       } catch (error) {
         retrySoon(decision, plan.id); // a lagging or lying endpoint: try again next block
-        await save(plan, 'refused', { reason: describeError(error) });
-        await incidents.record(
-          incidentId,
-          'action-refused',
-          `${plan.action} held: ${describeError(error)}`,
-          { actionId: plan.id },
-          block,
-        );
+        await stop(plan, 'refused', describeError(error), {
+          type: 'action-refused',
+          summary: `${plan.action} held: ${describeError(error)}`,
+          block: block,
+        });
         return;
       }
     }
@@ -206,14 +212,11 @@ export function createResponder(options: ResponderOptions): Responder {
       gas = await executor.simulate(plan);
     } catch (error) {
       retrySoon(decision, plan.id); // the state may change: retry next block, a few times
-      await save(plan, 'refused', { reason: describeError(error) });
-      await incidents.record(
-        incidentId,
-        'action-refused',
-        describeError(error),
-        { actionId: plan.id },
-        block,
-      );
+      await stop(plan, 'refused', describeError(error), {
+        type: 'action-refused',
+        summary: describeError(error),
+        block: block,
+      });
       return;
     }
     await incidents.record(
@@ -225,14 +228,11 @@ export function createResponder(options: ResponderOptions): Responder {
     );
     if (executor.dryRun) {
       // Refused, not planned: a dry run must not block a real execution later.
-      await save(plan, 'refused', { reason: 'dry run: simulated, not sent' });
-      await incidents.record(
-        incidentId,
-        'decision',
-        `dry run: ${plan.action} not sent`,
-        { actionId: plan.id },
-        block,
-      );
+      await stop(plan, 'refused', 'dry run: simulated, not sent', {
+        type: 'decision',
+        summary: `dry run: ${plan.action} not sent`,
+        block: block,
+      });
       return;
     }
 
@@ -241,14 +241,11 @@ export function createResponder(options: ResponderOptions): Responder {
       sent = await executor.send(plan, gas, { baseFeePerGas: event.block.baseFeePerGas ?? null });
     } catch (error) {
       retrySoon(decision, plan.id); // a send can fail transiently: retry next block, a few times
-      await save(plan, 'failed', { reason: describeError(error) });
-      await incidents.record(
-        incidentId,
-        'action-refused',
-        describeError(error),
-        { actionId: plan.id },
-        block,
-      );
+      await stop(plan, 'failed', describeError(error), {
+        type: 'action-refused',
+        summary: describeError(error),
+        block: block,
+      });
       return;
     }
     options.hooks?.onSent?.({ plan, txHashes: sent.txHashes, event, sentAt: sent.sentAt });
@@ -294,14 +291,11 @@ export function createResponder(options: ResponderOptions): Responder {
           failures.push(`${check.description}: expected ${String(check.expected)}, read ${String(actual)}`);
       }
       if (failures.length > 0) {
-        await save(plan, 'failed', { reason: failures.join('; ') });
-        await incidents.record(
-          incidentId,
-          'effect-failed',
-          `effect NOT verified: ${failures.join('; ')}`,
-          { actionId: plan.id },
-          minedBlock,
-        );
+        await stop(plan, 'failed', failures.join('; '), {
+          type: 'effect-failed',
+          summary: `effect NOT verified: ${failures.join('; ')}`,
+          block: minedBlock,
+        });
         options.hooks?.onVerified?.({ plan, ok: false, minedBlock });
         return;
       }
@@ -316,14 +310,11 @@ export function createResponder(options: ResponderOptions): Responder {
       await incidents.setStatus(incidentId, 'contained', `${plan.action} landed and verified`, minedBlock);
       options.hooks?.onVerified?.({ plan, ok: true, minedBlock });
     } catch (error) {
-      await save(plan, 'failed', { reason: describeError(error) });
-      await incidents.record(
-        incidentId,
-        'effect-failed',
-        `action failed after sending: ${describeError(error)}`,
-        { actionId: plan.id },
-        minedBlock,
-      );
+      await stop(plan, 'failed', describeError(error), {
+        type: 'effect-failed',
+        summary: `action failed after sending: ${describeError(error)}`,
+        block: minedBlock,
+      });
       options.hooks?.onVerified?.({ plan, ok: false, minedBlock });
     }
   };
