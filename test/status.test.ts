@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServedChain } from '../src/chain/embedded';
 import { createMetrics, toPrometheus } from '../src/chain/metrics';
 import { connectChain } from '../src/chain/rpc';
-import { chainStatus } from '../src/cli/run';
 import { createCommon } from '../src/common/common';
 import { drillEngineConfig, type PreparedDrill, prepareDrill } from '../src/drills/runner';
 import { loadScenario } from '../src/drills/scenario';
 import { createEngine } from '../src/engine/engine';
+import { chainStatus } from '../src/engine/status';
 import { openStore } from '../src/store/store';
 
 describe('chain status and metrics', () => {

@@ -4,15 +4,15 @@
  * (falling back to polling while the socket is down); the others poll.
  */
 import { type HeadSignal, wsHeads } from '../chain/heads';
-import { createMetrics, type MetricsRegistry } from '../chain/metrics';
+import { createMetrics } from '../chain/metrics';
 import { connectChain } from '../chain/rpc';
 import type { RpcPool } from '../chain/rpc-pool';
 import { createCommon } from '../common/common';
 import type { Logger } from '../common/logger';
 import { resolveSecret } from '../config/load';
 import type { FirebreakConfig } from '../config/schema';
-import type { Engine } from '../engine/engine';
 import { createEngine, type EngineChain } from '../engine/engine';
+import { chainStatus } from '../engine/status';
 import { openStore } from '../store/store';
 
 export async function runLive(config: FirebreakConfig, logger: Logger): Promise<number> {
@@ -83,42 +83,4 @@ export async function runLive(config: FirebreakConfig, logger: Logger): Promise<
     await store?.close();
   }
   return 0;
-}
-
-/** One chain's health in a log line: head lag in blocks and seconds, blocks/s, RPC calls/s and errors by endpoint. */
-export function chainStatus(
-  chain: string,
-  engine: Engine,
-  metrics: MetricsRegistry,
-  pool: RpcPool | undefined,
-  head: unknown,
-): Record<string, unknown> {
-  const last = engine.lastProcessed.get(chain);
-  const snapshot = metrics.snapshot();
-  const perSecond = (name: string, filter: (labels: Record<string, string>) => boolean): number => {
-    const metric = snapshot.metrics.find((m) => m.name === name);
-    if (metric?.type !== 'counter') return 0;
-    return metric.series.filter((s) => filter(s.labels)).reduce((sum, s) => sum + s.perSecond, 0);
-  };
-  const endpoints = (pool?.health() ?? []).map((h) => ({
-    endpoint: h.label,
-    status: h.status,
-    demoted: h.demoted,
-    callsPerSecond: Number(
-      perSecond('firebreak_rpc_requests_total', (l) => l.endpoint === h.label).toFixed(2),
-    ),
-    errorsPerSecond: Number(
-      perSecond('firebreak_rpc_errors_total', (l) => l.endpoint === h.label).toFixed(2),
-    ),
-  }));
-  return {
-    chain,
-    lastBlock: last?.number.toString() ?? null,
-    headLagBlocks: typeof head === 'string' && last ? Number(BigInt(head) - last.number) : null,
-    headLagSeconds: last ? Math.max(0, Math.round(Date.now() / 1000 - Number(last.timestamp))) : null,
-    blocksPerSecond: Number(
-      perSecond('firebreak_chain_blocks_processed_total', (l) => l.chain === chain).toFixed(2),
-    ),
-    endpoints,
-  };
 }
