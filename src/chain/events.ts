@@ -32,6 +32,11 @@ export type ChainEvent =
        * checked to carry this block's hash, so they never come from another branch.
        */
       logs?: readonly Log<bigint, number, false>[];
+      /**
+       * The source already holds later blocks (catching up, replaying): a consumer may batch its
+       * bookkeeping (one checkpoint per batch) until a block that comes without it.
+       */
+      backlog?: boolean;
     }
   | { type: 'reorg'; chainId: number; orphaned: BlockRef[]; ancestor: BlockRef; receivedAt: number }
   | { type: 'finalized'; chainId: number; block: BlockRef };

@@ -17,6 +17,8 @@
  *
  * The consumer pulls: a block is emitted only after the previous event was handled, so the
  * consumer's checkpoint is exactly the last block it finished, and a restart resumes from it.
+ * A block below the head it was read against carries `backlog: true`: the consumer may batch its
+ * checkpoints during catch-up, and must not wait for more before handling a block without it.
  */
 import type { Client, EIP1193Provider } from 'viem';
 import { minBig } from '../common/bigint';
@@ -113,7 +115,10 @@ export function createIngestor(options: IngestorOptions): Ingestor {
    * yields what it decides. Returns whether the caller must read again from the tip (a reorg or
    * a gap makes whatever was read ahead suspect).
    */
-  async function* settle(fetched: readonly FetchedBlock[]): AsyncGenerator<TrackedEvent, boolean> {
+  async function* settle(
+    fetched: readonly FetchedBlock[],
+    head?: bigint,
+  ): AsyncGenerator<TrackedEvent, boolean> {
     const byHash = new Map(fetched.map((f) => [f.block.hash, f]));
     let branch = fetched.map((f) => f.block);
     const receivedAt = fetched[0]?.receivedAt ?? common.clock.monotonic();
@@ -128,6 +133,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
               event.receivedAt = read.receivedAt;
               if (read.logs) event.logs = read.logs;
             }
+            if (head !== undefined && event.block.number < head) event.backlog = true;
           } else if (event.type === 'reorg' || event.type === 'deep-reorg') {
             reread = true;
             log.warn(
@@ -202,7 +208,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
         if (fetched === undefined || fetched.length === 0) return;
         const after = fetched[fetched.length - 1]!.block.number + 1n;
         if (after <= head) pending = reader.range(after, upTo(after));
-        const reread = yield* settle(fetched);
+        const reread = yield* settle(fetched, head);
         if (reread || tracker.tip?.number !== after - 1n) {
           // Read ahead on a view of the chain we no longer trust: drop it, read again from the tip.
           pending?.catch(() => undefined);

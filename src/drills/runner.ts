@@ -12,6 +12,7 @@
 import { rmSync } from 'node:fs';
 import { type Hex, type TransactionReceipt, toHex } from 'viem';
 import { getTransactionReceipt, readContract, waitForTransactionReceipt } from 'viem/actions';
+import { createAnvilChain } from '../chain/anvil';
 import { createEmbeddedChain, type EmbeddedChain } from '../chain/embedded';
 import { minBig } from '../common/bigint';
 import { type Common, createCommon } from '../common/common';
@@ -181,13 +182,18 @@ export interface PreparedDrill {
   marketDeployMs: number;
 }
 
-/** Starts the embedded chain and deploys the scenario's market; automine is off when it returns. */
+/**
+ * Starts the embedded chain (Hardhat EDR in-process; `evm: 'anvil'` runs anvil instead, see
+ * chain/anvil.ts) and deploys the scenario's market; automine is off when it returns.
+ */
 export async function prepareDrill(
   scenario: Scenario,
   phase: (message: string) => void = () => {},
+  options: { evm?: 'edr' | 'anvil' } = {},
 ): Promise<PreparedDrill> {
-  phase('starting the embedded chain');
-  const chain = await createEmbeddedChain({
+  phase(options.evm === 'anvil' ? 'starting anvil' : 'starting the embedded chain');
+  const start = options.evm === 'anvil' ? createAnvilChain : createEmbeddedChain;
+  const chain = await start({
     accounts: accountsNeeded(scenario),
     accountSeed: `drill/${scenario.name}/${scenario.seed}`,
     initialDate: new Date(scenario.chain.startDate),

@@ -61,13 +61,18 @@ import {
   listCanonicalBlocks,
   listFindingsOfBlock,
   markBlocksOrphaned,
-  recordBlockProcessed,
+  recordBlocksProcessed,
   retractFindingsOfBlocks,
   type StoredFinding,
   setCheckpoint,
 } from '../store/ingestion';
 import { type StoreDb, storeActions } from '../store/store';
 import { buildDetectors } from './detectors';
+
+/** Catch-up and replay commit quiet blocks in batches of at most this many blocks... */
+const MAX_BATCH_BLOCKS = 1_000;
+/** ...or this old (ms), so a long catch-up still checkpoints often. */
+const MAX_BATCH_MS = 1_000;
 
 export interface EngineChain {
   client: Client;
@@ -283,6 +288,44 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   );
   const lastProcessed = new Map<string, BlockRef>();
 
+  /**
+   * Blocks processed but not yet committed, per chain: during catch-up and replay (`backlog`),
+   * blocks without findings are counted and checkpointed once per batch instead of once each. A
+   * crash loses only uncommitted bookkeeping: those blocks are processed again at restart, and
+   * still counted once. Their `onBlockProcessed` fires when the batch is committed.
+   */
+  const uncommitted = new Map<string, { processed: BlockProcessed[]; since: number }>();
+
+  /** Metrics, head lag and the hook, once a block's bookkeeping is durable. */
+  const finished = (chainName: string, processed: BlockProcessed) => {
+    const labels = { chain: chainName };
+    blocksProcessed?.inc(labels);
+    processingMs?.observe(labels, processed.doneAt - processed.event.receivedAt);
+    lastProcessed.set(chainName, processed.event.block);
+    headLagSeconds?.set(
+      labels,
+      Math.max(0, common.clock.now() / 1000 - Number(processed.event.block.timestamp)),
+    );
+    options.hooks?.onBlockProcessed?.(processed);
+  };
+
+  /** Commits the chain's uncommitted blocks (one transaction), then fires their hooks. */
+  const commitBatch = async (chainName: string): Promise<void> => {
+    const batch = uncommitted.get(chainName);
+    if (!batch || batch.processed.length === 0) return;
+    const { chainId } = batch.processed[0]!.event;
+    await transaction(`blocks ${batch.processed[0]!.event.block.number}..`, (trx) =>
+      recordBlocksProcessed(trx, {
+        chainId,
+        blocks: batch.processed.map((p) => p.event.block),
+        at: common.clock.now(),
+      }),
+    );
+    uncommitted.delete(chainName);
+    const doneAt = common.clock.monotonic();
+    for (const p of batch.processed) finished(chainName, { ...p, doneAt });
+  };
+
   const processBlock = async (chainName: string, event: BlockEvent): Promise<BlockProcessed> => {
     const chain = chainOf(chainName);
     // With a quorum to meet, the view reads through a recorder so the reads can be confirmed later.
@@ -302,25 +345,39 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           f.title,
         );
     }
-    // One transaction: what the block produced, the checkpoint past it, and its processed counter.
+    // A quiet block with more behind it joins the batch; the batch is committed by the first block
+    // with findings or without a backlog, or when it grows too large or too old.
+    if (findings.length === 0 && event.backlog) {
+      let batch = uncommitted.get(chainName);
+      if (!batch) {
+        batch = { processed: [], since: common.clock.monotonic() };
+        uncommitted.set(chainName, batch);
+      }
+      const processed = { event, findings, doneAt: common.clock.monotonic() };
+      batch.processed.push(processed);
+      if (batch.processed.length >= MAX_BATCH_BLOCKS || processed.doneAt - batch.since >= MAX_BATCH_MS)
+        await commitBatch(chainName);
+      return processed;
+    }
+    // One transaction: the batch before it, what the block produced, the checkpoint past it, and
+    // its processed counter.
+    const before = uncommitted.get(chainName)?.processed ?? [];
     const results = await transaction(`block ${event.block.number}`, async (trx) => {
       const ingested = await incidents.ingest(findings, storeActions(trx));
-      await recordBlockProcessed(trx, {
+      await recordBlocksProcessed(trx, {
         chainId: event.chainId,
-        block: event.block,
+        blocks: [...before.map((p) => p.event.block), event.block],
         at: common.clock.now(),
         responsePending: ingested.length > 0,
       });
       return ingested;
     });
+    uncommitted.delete(chainName);
     if (results.length > 0) await respond(chainName, event, results);
-    const processed = { event, findings, doneAt: common.clock.monotonic() };
-    const labels = { chain: chainName };
-    blocksProcessed?.inc(labels);
-    processingMs?.observe(labels, processed.doneAt - event.receivedAt);
-    lastProcessed.set(chainName, event.block);
-    headLagSeconds?.set(labels, Math.max(0, common.clock.now() / 1000 - Number(event.block.timestamp)));
-    options.hooks?.onBlockProcessed?.(processed);
+    const doneAt = common.clock.monotonic();
+    for (const p of before) finished(chainName, { ...p, doneAt });
+    const processed = { event, findings, doneAt };
+    finished(chainName, processed);
     return processed;
   };
 
@@ -328,6 +385,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     chainName: string,
     event: ReorgEvent | DeepReorgEvent,
   ): Promise<ReorgProcessed> => {
+    await commitBatch(chainName);
     const { chainId, orphaned } = event;
     const resumeAt = event.type === 'reorg' ? event.ancestor : event.anchor;
     const at = common.clock.now();
@@ -470,6 +528,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           delay = 250;
           if (signal.aborted) break;
         }
+        await commitBatch(chain.name);
         if (signal.aborted || toBlock !== undefined) return; // a bounded replay ends at its last block
         throw new Error('the block source ended');
       } catch (error) {
@@ -482,6 +541,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         await abortableSleep(delay, signal);
         delay = Math.min(delay * 2, 30_000);
       } finally {
+        // A batch a failure interrupted was not committed: its blocks are processed again.
+        uncommitted.delete(chain.name);
         ingestors.get(chain.name)?.stop();
         ingestors.delete(chain.name);
       }

@@ -114,36 +114,68 @@ export function clearResponsePending(db: StoreDb, chainId: number, blockHash: He
  *
  * @returns how many times the block has now been processed.
  */
-export function recordBlockProcessed(
+export async function recordBlockProcessed(
   db: StoreDb,
   input: { chainId: number; block: BlockRef; at: number; responsePending?: boolean },
 ): Promise<number> {
-  return guard('record processed block', async () => {
+  const counts = await recordBlocksProcessed(db, { ...input, blocks: [input.block] });
+  return counts[0]!;
+}
+
+/** Rows per INSERT when a batch of blocks is counted (9 parameters a row). */
+const BLOCKS_PER_INSERT = 1_000;
+
+/**
+ * Counts one more processing of each block of a batch (ascending; catch-up and replay write one
+ * transaction per batch rather than per block) and moves the checkpoint to the last one, whose
+ * response may still be pending.
+ *
+ * @returns how many times each block has now been processed, in order.
+ */
+export function recordBlocksProcessed(
+  db: StoreDb,
+  input: { chainId: number; blocks: readonly BlockRef[]; at: number; responsePending?: boolean },
+): Promise<number[]> {
+  return guard('record processed blocks', async () => {
+    const last = input.blocks.at(-1);
+    if (last === undefined) return [];
     const at = msColumn(input.at);
-    const row = await db
-      .insertInto('processed_blocks')
-      .values({
-        chain_id: input.chainId,
-        block_hash: input.block.hash,
-        block_number: input.block.number,
-        block_parent_hash: input.block.parentHash,
-        block_timestamp: input.block.timestamp,
-        times_processed: 1,
-        first_processed_at_ms: at,
-        last_processed_at_ms: at,
-        orphaned_at_ms: null,
-      })
-      .onConflict((oc) =>
-        oc.columns(['chain_id', 'block_hash']).doUpdateSet({
-          times_processed: sql<number>`processed_blocks.times_processed + 1`,
-          last_processed_at_ms: at,
-          orphaned_at_ms: null,
-        }),
-      )
-      .returning('times_processed')
-      .executeTakeFirstOrThrow();
-    await setCheckpoint(db, input);
-    return row.times_processed;
+    const counts: number[] = [];
+    for (let i = 0; i < input.blocks.length; i += BLOCKS_PER_INSERT) {
+      const rows = await db
+        .insertInto('processed_blocks')
+        .values(
+          input.blocks.slice(i, i + BLOCKS_PER_INSERT).map((block) => ({
+            chain_id: input.chainId,
+            block_hash: block.hash,
+            block_number: block.number,
+            block_parent_hash: block.parentHash,
+            block_timestamp: block.timestamp,
+            times_processed: 1,
+            first_processed_at_ms: at,
+            last_processed_at_ms: at,
+            orphaned_at_ms: null,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(['chain_id', 'block_hash']).doUpdateSet({
+            times_processed: sql<number>`processed_blocks.times_processed + 1`,
+            last_processed_at_ms: at,
+            orphaned_at_ms: null,
+          }),
+        )
+        .returning('times_processed')
+        .execute();
+      // PostgreSQL returns a multi-row INSERT's rows in VALUES order.
+      for (const r of rows) counts.push(r.times_processed);
+    }
+    await setCheckpoint(db, {
+      chainId: input.chainId,
+      block: last,
+      at: input.at,
+      ...(input.responsePending !== undefined ? { responsePending: input.responsePending } : {}),
+    });
+    return counts;
   });
 }
 
