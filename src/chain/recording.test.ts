@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Hex, RpcBlock, RpcLog } from 'viem';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openRecordedSource } from './recorded-source';
 import { createRecordedProvider, createRecordingWriter, loadRecording, readRecording } from './recording';
 
 const dir = mkdtempSync(join(tmpdir(), 'firebreak-recording-'));
@@ -20,14 +21,19 @@ const block = (n: number) =>
     number: `0x${n.toString(16)}`,
     hash: hex(1000 + n),
     parentHash: hex(999 + n),
-    transactions: [],
+    timestamp: `0x${(1_700_000_000 + n * 12).toString(16)}`,
+    transactions: [hex(5000 + n)],
   }) as unknown as RpcBlock;
-const log = (n: number, address: Hex, topics: Hex[]) =>
+const log = (n: number, address: Hex, topics: Hex[], logIndex = 0) =>
   ({
     address,
     topics,
     blockNumber: `0x${n.toString(16)}`,
     blockHash: hex(1000 + n),
+    transactionHash: hex(5000 + n),
+    transactionIndex: '0x0',
+    logIndex: `0x${logIndex.toString(16)}`,
+    removed: false,
     data: '0x',
   }) as unknown as RpcLog;
 
@@ -42,7 +48,7 @@ async function writeSample(path: string) {
   await w.block(block(10), [log(10, A, [TOPIC_X])], []);
   await w.block(
     block(11),
-    [log(11, A, [TOPIC_X, TOPIC_Y]), log(11, B, [TOPIC_Y])],
+    [log(11, A, [TOPIC_X, TOPIC_Y]), log(11, B, [TOPIC_Y], 1)],
     [{ to: A, data: '0x12345678aa', result: '0x01' }],
   );
   await w.block(
@@ -70,18 +76,23 @@ describe('recording files', () => {
     expect([r.from, r.to, r.header.chainId]).toEqual([10n, 12n, 5]);
     expect(r.blocks.size).toBe(3);
     expect(r.calls.get(10n)?.size).toBe(1); // the late call joined its block
+    // Logs are stored without what the block line says, and come back as eth_getLogs gave them.
+    expect(r.blocks.get(11n)?.logs).toEqual([log(11, A, [TOPIC_X, TOPIC_Y]), log(11, B, [TOPIC_Y], 1)]);
   });
 
   it('refuses a file that was not finished, another version, or not gzip', async () => {
     const truncated = join(dir, 'truncated.jsonl.gz');
     writeFileSync(
       truncated,
-      gzipSync(`${JSON.stringify({ t: 'header', version: 1, chainId: 5, from: 1, to: 2, createdAt: '' })}\n`),
+      gzipSync(`${JSON.stringify({ t: 'header', version: 2, chainId: 5, from: 1, to: 2, createdAt: '' })}\n`),
     );
     await expect(loadRecording(truncated)).rejects.toThrow(/truncated \(no end line\)/);
     const future = join(dir, 'future.jsonl.gz');
     writeFileSync(future, gzipSync(`${JSON.stringify({ t: 'header', version: 99 })}\n`));
     await expect(loadRecording(future)).rejects.toThrow(/version 99 is not supported/);
+    const older = join(dir, 'v1.jsonl.gz');
+    writeFileSync(older, gzipSync(`${JSON.stringify({ t: 'header', version: 1 })}\n`));
+    await expect(loadRecording(older)).rejects.toThrow(/version 1 is not supported[\s\S]*record it again/);
     const plain = join(dir, 'plain.jsonl.gz');
     writeFileSync(plain, 'not gzip');
     await expect(loadRecording(plain)).rejects.toThrow(/cannot be read as gzip'd JSON lines/);
@@ -144,5 +155,51 @@ describe('recorded provider', () => {
       `eth_call not in the recording: block 11, to ${A}, selector 0x12345678`,
     );
     await expect(request(p, 'eth_sendRawTransaction', ['0x00'])).rejects.toMatchObject({ code: 4200 });
+  });
+});
+
+describe('recorded source (streamed)', () => {
+  const file = join(dir, 'stream.jsonl.gz');
+  const common = { clock: { monotonic: () => performance.now() }, signal: new AbortController().signal };
+
+  it('streams every block once, in order, with its logs, and answers the reads streamed so far', async () => {
+    await writeSample(file);
+    const source = await openRecordedSource(file, common as never);
+    expect([source.from, source.to, source.header.chainId]).toEqual([10n, 12n, 5]);
+    const seen: { number: bigint; logs: number; backlog: boolean }[] = [];
+    for await (const event of source.events) {
+      seen.push({ number: event.block.number, logs: event.logs?.length ?? -1, backlog: !!event.backlog });
+      if (event.block.number === 11n) {
+        expect(event.logs?.[1]).toEqual({
+          address: B,
+          topics: [TOPIC_Y],
+          data: '0x',
+          blockHash: hex(1011),
+          blockNumber: 11n,
+          transactionHash: hex(5011),
+          transactionIndex: 0,
+          logIndex: 1,
+          removed: false,
+        });
+        expect(
+          await source.client.request({
+            method: 'eth_call',
+            params: [{ to: A, data: '0x12345678aa' }, '0xb'],
+          } as never),
+        ).toBe('0x01');
+        // Block 12's reads are not streamed yet; a late call line (after the last block) never is.
+        await expect(
+          source.client.request({
+            method: 'eth_call',
+            params: [{ to: B, data: '0xdeadbeef' }, '0xc'],
+          } as never),
+        ).rejects.toThrow(/not streamed yet/);
+      }
+    }
+    expect(seen).toEqual([
+      { number: 10n, logs: 1, backlog: true },
+      { number: 11n, logs: 2, backlog: true },
+      { number: 12n, logs: 0, backlog: false },
+    ]);
   });
 });

@@ -3,16 +3,20 @@
  * the same engine and detectors run on it later with no node (replay of a file, drills' evidence,
  * the `ingest` benchmark).
  *
- * File format (version 1): gzip'd JSON lines.
+ * File format (version 2): gzip'd JSON lines.
  *
- *   {"t":"header","version":1,"chainId":1,"from":100,"to":149,"createdAt":"2026-…Z"}
- *   {"t":"block","block":{…eth_getBlockByNumber(n,false)…},"logs":[…eth_getLogs({blockHash})…],
+ *   {"t":"header","version":2,"chainId":1,"from":100,"to":149,"createdAt":"2026-…Z"}
+ *   {"t":"block","block":{…eth_getBlockByNumber(n,false)…},"logs":[[address,data,txIndex,logIndex,topic0,…],…],
  *    "calls":[{"to":"0x…","data":"0x…","result":"0x…"} | {"to","data","error":{"code","message","data"?}}]}
- *   {"t":"calls","number":123,"calls":[…]}      (calls made at a block after its line was written)
+ *   {"t":"calls","number":123,"calls":[…]}      (the setup reads, right after the header; and calls
+ *                                              made at a block after its line was written, at the end)
  *   {"t":"end","blocks":50,"logs":812,"calls":300}
  *
- * Blocks and logs are stored as the node returned them (JSON-RPC hex), so replay hands viem exactly
- * what a node would. An `eth_call` is keyed by (block, to, data); reads made at `latest` while
+ * Blocks are stored as the node returned them (JSON-RPC hex). A log is stored as an array: what the
+ * block line already says (block number and hash, the transaction hash: `block.transactions[txIndex]`)
+ * is not repeated 200 times a block, which makes the file and its parsing about half as big (version 1
+ * stored `eth_getLogs` objects; it is refused with a fix). `eth_getLogs` answers from a recording
+ * are those objects again. An `eth_call` is keyed by (block, to, data); reads made at `latest` while
  * recording are pinned to the range's last block, which is also `latest` on replay. A file without
  * its `end` line was not finished and is refused.
  */
@@ -35,7 +39,7 @@ import type { Common } from '../common/common';
 import { describeError, FirebreakError } from '../common/errors';
 import { type BlockRef, toBlockRef } from './events';
 
-export const RECORDING_VERSION = 1;
+export const RECORDING_VERSION = 2;
 
 export interface RecordingHeader {
   t: 'header';
@@ -50,13 +54,46 @@ export type RecordedCall =
   | { to: Hex; data: Hex; result: Hex }
   | { to: Hex; data: Hex; error: { code: number; message: string; data?: Hex } };
 
+/** A log without what its block line says: `[address, data, transactionIndex, logIndex, ...topics]`. */
+export type CompactLog = [Hex, Hex, number, number, ...Hex[]];
+
 export type RecordingLine =
   | RecordingHeader
-  | { t: 'block'; block: RpcBlock; logs: RpcLog[]; calls: RecordedCall[] }
+  | { t: 'block'; block: RpcBlock; logs: CompactLog[]; calls: RecordedCall[] }
   | { t: 'calls'; number: number; calls: RecordedCall[] }
   | { t: 'end'; blocks: number; logs: number; calls: number };
 
-const callKey = (to: string, data: string) => `${to.toLowerCase()}:${data.toLowerCase()}`;
+export const callKey = (to: string, data: string) => `${to.toLowerCase()}:${data.toLowerCase()}`;
+
+/** A block's logs as the recording stores them; throws if a log is not of this block. */
+export function compactLogs(block: RpcBlock, logs: readonly RpcLog[]): CompactLog[] {
+  const txs = block.transactions as readonly unknown[];
+  return logs.map((log) => {
+    const txIndex = Number(log.transactionIndex);
+    const txHash = txs[txIndex];
+    if (log.blockHash !== block.hash || (typeof txHash === 'string' && txHash !== log.transactionHash))
+      throw new Error(
+        `a log of block ${log.blockHash} / transaction ${log.transactionHash} given for block ${block.hash}`,
+      );
+    return [log.address, log.data, txIndex, Number(log.logIndex), ...log.topics] as CompactLog;
+  });
+}
+
+/** The `eth_getLogs` objects of a recorded block. */
+export function expandLogs(block: RpcBlock, logs: readonly CompactLog[]): RpcLog[] {
+  const txs = block.transactions as readonly Hex[];
+  return logs.map(([address, data, txIndex, logIndex, ...topics]) => ({
+    address,
+    data,
+    topics: topics as [Hex, ...Hex[]],
+    blockHash: block.hash,
+    blockNumber: block.number,
+    transactionHash: txs[txIndex] ?? null,
+    transactionIndex: toHex(txIndex),
+    logIndex: toHex(logIndex),
+    removed: false,
+  })) as RpcLog[];
+}
 
 // ---------------------------------------------------------------------------------------------
 // Writing
@@ -87,7 +124,7 @@ export function createRecordingWriter(path: string, header: Omit<RecordingHeader
       counts.blocks++;
       counts.logs += logs.length;
       counts.calls += calls.length;
-      await write({ t: 'block', block, logs, calls });
+      await write({ t: 'block', block, logs: compactLogs(block, logs), calls });
     },
     async calls(number: bigint, calls: RecordedCall[]) {
       await ready;
@@ -325,6 +362,15 @@ export async function recordRange(options: RecordRangeOptions): Promise<RecordSu
           method: 'eth_getLogs',
           params: [{ blockHash: block.hash }],
         } as never)) as RpcLog[];
+        // A log of another block (an endpoint mid-reorg) is a failed read: read the block again.
+        const txs = block.transactions as readonly unknown[];
+        const foreign = logs.find(
+          (l) =>
+            l.blockHash !== block.hash ||
+            (typeof txs[Number(l.transactionIndex)] === 'string' &&
+              txs[Number(l.transactionIndex)] !== l.transactionHash),
+        );
+        if (foreign) throw new Error(`the node gave block ${block.hash} a log of ${foreign.blockHash}`);
         return { block, logs };
       } catch (error) {
         if (error instanceof FirebreakError || attempt >= attempts)
@@ -346,6 +392,9 @@ export async function recordRange(options: RecordRangeOptions): Promise<RecordSu
       throw new FirebreakError('ERR_RPC_UNREACHABLE', `setup reads failed: ${recorder.failures(to)[0]}`, {
         retryable: true,
       });
+    // Up front, so that a stream of the file can answer them before the first block.
+    const setupCalls = recorder.take(to);
+    if (setupCalls.length > 0) await writer.calls(to, setupCalls);
     const ahead: Promise<{ block: RpcBlock; logs: RpcLog[] }>[] = [];
     let nextFetch = from;
     const fill = () => {
@@ -498,7 +547,7 @@ export async function loadRecording(path: string): Promise<Recording> {
         break;
       case 'block': {
         const n = BigInt(line.block.number!);
-        blocks.set(n, { block: line.block, logs: line.logs });
+        blocks.set(n, { block: line.block, logs: expandLogs(line.block, line.logs) });
         byHash.set(line.block.hash!.toLowerCase(), n);
         addCalls(n, line.calls);
         break;

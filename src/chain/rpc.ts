@@ -7,6 +7,7 @@ import { type Common, createCommon } from '../common/common';
 import { FirebreakError, isFirebreakError } from '../common/errors';
 import { resolveSecret, type SecretSource } from '../config/load';
 import type { ChainConfig } from '../config/schema';
+import { type HeadSignal, wsHeads } from './heads';
 import type { MetricsRegistry } from './metrics';
 import { createRpcPool, type RpcPool } from './rpc-pool';
 
@@ -15,6 +16,10 @@ export interface ConnectedChain {
   /** Reads and sends through the pool: fallback, backoff and health across the chain's endpoints. */
   client: Client;
   pool: RpcPool;
+  /** With a `ws` endpoint configured: pushed heads, falling back to polling while the socket is down. */
+  heads?: HeadSignal;
+  /** Closes the pool and the heads' socket. */
+  close(): void;
 }
 
 /** Resolves each endpoint (plain URL or `{ env }`) to a URL. */
@@ -26,7 +31,8 @@ export function endpointUrls(chain: ChainConfig, env?: SecretSource): string[] {
 
 /**
  * Connects to a chain's endpoints as one pool and checks, by asking every endpoint, that at least
- * one answers and that none serves another chain id, within `timeoutMs`.
+ * one answers and that none serves another chain id, within `timeoutMs`; with a `ws` endpoint,
+ * subscribes to its heads.
  */
 export async function connectChain(
   chain: ChainConfig,
@@ -67,5 +73,24 @@ export async function connectChain(
       `an RPC endpoint of chain "${chain.name}" is on another chain: ${which}, but the config says ${chain.id}\n    fix: correct chains[].id or the URL`,
     );
   }
-  return { config: chain, client: pool.client, pool };
+  let heads: HeadSignal | undefined;
+  if (chain.ws !== undefined) {
+    const url =
+      typeof chain.ws === 'string' ? chain.ws : resolveSecret(chain.ws, `chains[${chain.name}].ws`, env);
+    heads = wsHeads({
+      url,
+      fallbackPollMs: chain.pollIntervalMs,
+      common: { ...common, logger: common.logger.child({ chain: chain.name }) },
+    });
+  }
+  return {
+    config: chain,
+    client: pool.client,
+    pool,
+    ...(heads ? { heads } : {}),
+    close: () => {
+      heads?.close();
+      pool.close();
+    },
+  };
 }

@@ -3,13 +3,10 @@
  * keep it running until SIGINT/SIGTERM. A chain with a `ws` endpoint is woken by its pushed heads
  * (falling back to polling while the socket is down); the others poll.
  */
-import { type HeadSignal, wsHeads } from '../chain/heads';
 import { createMetrics } from '../chain/metrics';
-import { connectChain } from '../chain/rpc';
-import type { RpcPool } from '../chain/rpc-pool';
+import { type ConnectedChain, connectChain } from '../chain/rpc';
 import { createCommon } from '../common/common';
 import type { Logger } from '../common/logger';
-import { resolveSecret } from '../config/load';
 import type { FirebreakConfig } from '../config/schema';
 import { createEngine, type EngineChain } from '../engine/engine';
 import { chainStatus } from '../engine/status';
@@ -19,27 +16,16 @@ export async function runLive(config: FirebreakConfig, logger: Logger): Promise<
   const controller = new AbortController();
   const common = createCommon({ logger, signal: controller.signal });
   const chains = new Map<string, EngineChain>();
-  const heads: HeadSignal[] = [];
-  const pools: RpcPool[] = [];
+  const connections: ConnectedChain[] = [];
   const metrics = createMetrics();
   let reporter: NodeJS.Timeout | undefined;
   let store: Awaited<ReturnType<typeof openStore>> | undefined;
   try {
     for (const chain of config.chains) {
       const connected = await connectChain(chain, undefined, 5_000, common, metrics);
-      pools.push(connected.pool);
+      connections.push(connected);
       const entry: EngineChain = { client: connected.client, pool: connected.pool };
-      if (chain.ws !== undefined) {
-        const url =
-          typeof chain.ws === 'string' ? chain.ws : resolveSecret(chain.ws, `chains[${chain.name}].ws`);
-        const signal = wsHeads({
-          url,
-          fallbackPollMs: chain.pollIntervalMs,
-          common: { ...common, logger: logger.child({ chain: chain.name }) },
-        });
-        heads.push(signal);
-        entry.heads = signal;
-      }
+      if (connected.heads) entry.heads = connected.heads;
       chains.set(chain.name, entry);
       logger.info({ chain: chain.name, id: chain.id, heads: chain.ws ? 'ws' : 'poll' }, 'connected');
     }
@@ -78,8 +64,7 @@ export async function runLive(config: FirebreakConfig, logger: Logger): Promise<
     await engine.settled();
   } finally {
     if (reporter) clearInterval(reporter);
-    for (const h of heads) h.close();
-    for (const p of pools) p.close();
+    for (const c of connections) c.close();
     await store?.close();
   }
   return 0;

@@ -86,6 +86,12 @@ export interface EngineChain {
    * before anything is sent.
    */
   pool?: RpcPool;
+  /**
+   * A ready source of events (a streamed recording, `chain/recorded-source.ts`) to process instead
+   * of following the chain: iterated once, to its end, with no checkpoint resume; a failure fails
+   * `done()`.
+   */
+  source?: AsyncIterable<TrackedEvent>;
 }
 
 /** What the engine needs of the store: the repositories, and the database for its transactions. */
@@ -549,6 +555,19 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     }
   };
 
+  /** A ready source (a streamed recording): processed once, to its end; a failure fails `done()`. */
+  const runSource = async (chain: ChainConfig, source: AsyncIterable<TrackedEvent>) => {
+    try {
+      for await (const event of source) {
+        await handle(chain.name, event);
+        if (signal.aborted) break;
+      }
+      await commitBatch(chain.name);
+    } finally {
+      uncommitted.delete(chain.name);
+    }
+  };
+
   const loops: Promise<void>[] = [];
   let started = false;
   return {
@@ -559,8 +578,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       if (started) return;
       started = true;
       for (const chain of config.chains) {
-        chainOf(chain.name);
-        loops.push(runChain(chain, fromBlock?.get(chain.name), toBlock?.get(chain.name)));
+        const { source } = chainOf(chain.name);
+        loops.push(
+          source
+            ? runSource(chain, source)
+            : runChain(chain, fromBlock?.get(chain.name), toBlock?.get(chain.name)),
+        );
       }
     },
     done: () => Promise.all(loops).then(() => undefined),

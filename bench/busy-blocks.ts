@@ -1,0 +1,113 @@
+/**
+ * Bench — a recording of many busy blocks for the `ingest` replay figure: the Inverse Finance drill
+ * market deployed on anvil (chain/anvil.ts: EDR needs 70–120 ms to mine a block of 200 token
+ * transfers, anvil ~7 ms), then `BLOCKS` blocks each holding one transaction of `ActivityGenerator`
+ * that makes `TRANSFERS` real ERC-20 transfers of the market's tokens (so every block carries
+ * `TRANSFERS` real `Transfer` logs emitted by the tokens), recorded with `recordChain` and the
+ * drill's detectors (their reads are in the file).
+ *
+ * Generating and recording takes minutes, so the file is cached under .firebreak/cache/bench/,
+ * keyed by everything that shapes it (scenario file, generator bytecode, sizes, recording format).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeFunctionData, type Hex, keccak256, toHex } from 'viem';
+import { deployArtifact, firebreakArtifact } from '../src/chain/artifacts';
+import { RECORDING_VERSION } from '../src/chain/recording';
+import { createCommon } from '../src/common/common';
+import { silentLogger } from '../src/common/logger';
+import { mintDrillToken } from '../src/drills/market';
+import { drillEngineConfig, prepareDrill } from '../src/drills/runner';
+import type { Scenario } from '../src/drills/scenario';
+import { recordChain } from '../src/engine/record';
+import { defaultCacheDir } from '../src/store/pglite-template';
+
+export const BLOCKS = 10_000;
+export const TRANSFERS = 200;
+
+export async function busyBlocksRecording(
+  scenario: Scenario,
+  scenarioFile: string,
+  log: (m: string) => void,
+): Promise<{ path: string; blocks: number }> {
+  const generator = firebreakArtifact('ActivityGenerator');
+  const key = createHash('sha256')
+    .update(readFileSync(scenarioFile))
+    .update(generator.bytecode)
+    .update(`${BLOCKS}/${TRANSFERS}/v${RECORDING_VERSION}`)
+    .digest('hex')
+    .slice(0, 16);
+  const dir = join(defaultCacheDir(), 'bench');
+  const path = join(dir, `busy-blocks-${key}.jsonl.gz`);
+  if (existsSync(path)) {
+    log(`replay: using the cached recording ${path}`);
+    return { path, blocks: BLOCKS };
+  }
+  mkdirSync(dir, { recursive: true });
+  log(`replay: generating ${BLOCKS} blocks × ${TRANSFERS} transfers on anvil (once; cached)`);
+  // Every state kept: the detectors' reads are recorded after the blocks are made.
+  const prepared = await prepareDrill(scenario, () => {}, { evm: 'anvil', history: 'full' });
+  const { chain, market } = prepared;
+  try {
+    const deployer = chain.accounts[0]!;
+    await chain.setAutomine(true);
+    const activity = await deployArtifact(chain.client, generator, { account: deployer.account });
+    const tokens = [...market.tokens.values()].map((t) => t.address);
+    for (const token of tokens) await mintDrillToken(chain, deployer, token, activity, 10n ** 40n);
+    await chain.setAutomine(false);
+    const recipients = Array.from(
+      { length: TRANSFERS },
+      (_, i) => `0x${keccak256(toHex(`recipient/${i}`)).slice(26)}` as Hex,
+    );
+    const data = encodeFunctionData({
+      abi: generator.abi,
+      functionName: 'spray',
+      args: [tokens, recipients, 1n],
+    });
+    let nonce = await chain.client.getTransactionCount({ address: deployer.address });
+    const started = performance.now();
+    const from = (await chain.mine()) + 1n;
+    let to = from - 1n;
+    for (let i = 0; i < BLOCKS; i++) {
+      const raw = await deployer.account.signTransaction!({
+        chainId: chain.chainId,
+        type: 'eip1559',
+        to: activity,
+        data,
+        nonce: nonce++,
+        gas: 12_000_000n,
+        maxFeePerGas: 100n * 10n ** 9n,
+        maxPriorityFeePerGas: 10n ** 9n,
+      });
+      await chain.client.sendRawTransaction({ serializedTransaction: raw });
+      to = await chain.mine();
+      if ((i + 1) % 1_000 === 0)
+        log(`replay: ${i + 1} blocks in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    }
+    const receipt = await chain.client.getBlock({ blockNumber: to, includeTransactions: false });
+    if (receipt.transactions.length !== 1) throw new Error(`block ${to} holds no activity transaction`);
+    const summary = await recordChain({
+      config: drillEngineConfig(scenario, market, chain.chainId),
+      chain: 'embedded',
+      client: chain.client,
+      from,
+      to,
+      out: path,
+      common: createCommon({ logger: silentLogger() }),
+      onProgress: (p) => {
+        if (p.recorded % 1_000 === 0) log(`replay: recorded ${p.recorded}/${p.total} blocks`);
+      },
+    });
+    if (summary.detectorFailures.length > 0)
+      throw new Error(`recording: ${summary.detectorFailures.length} detector run(s) failed`);
+    if (summary.logs < BLOCKS * TRANSFERS)
+      throw new Error(`recording: ${summary.logs} logs, expected at least ${BLOCKS * TRANSFERS}`);
+    log(
+      `replay: generated in ${((performance.now() - started) / 1000).toFixed(0)} s; recorded ${summary.blocks} blocks, ${summary.logs} logs, ${summary.calls} calls, ${(summary.bytes / 1e6).toFixed(0)} MB in ${(summary.ms / 1000).toFixed(0)} s`,
+    );
+    return { path, blocks: summary.blocks };
+  } finally {
+    await chain.close();
+  }
+}
