@@ -4,17 +4,18 @@
  * transfers, anvil ~7 ms), then `BLOCKS` blocks each holding one transaction of `ActivityGenerator`
  * that makes `TRANSFERS` real ERC-20 transfers of the market's tokens (so every block carries
  * `TRANSFERS` real `Transfer` logs emitted by the tokens), recorded with `recordChain` and the
- * drill's detectors (their reads are in the file).
+ * drill's detectors (their reads are in the file), 50 blocks at a time while anvil still holds
+ * their state, the pieces joined into one file.
  *
  * Generating and recording takes minutes, so the file is cached under .firebreak/cache/bench/,
  * keyed by everything that shapes it (scenario file, generator bytecode, sizes, recording format).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeFunctionData, type Hex, keccak256, toHex } from 'viem';
 import { deployArtifact, firebreakArtifact } from '../src/chain/artifacts';
-import { RECORDING_VERSION } from '../src/chain/recording';
+import { joinRecordings, RECORDING_VERSION } from '../src/chain/recording';
 import { createCommon } from '../src/common/common';
 import { silentLogger } from '../src/common/logger';
 import { mintDrillToken } from '../src/drills/market';
@@ -25,6 +26,8 @@ import { defaultCacheDir } from '../src/store/pglite-template';
 
 export const BLOCKS = 10_000;
 export const TRANSFERS = 200;
+/** Blocks made, then recorded, at a time. */
+const PIECE = 50;
 
 export async function busyBlocksRecording(
   scenario: Scenario,
@@ -35,7 +38,7 @@ export async function busyBlocksRecording(
   const key = createHash('sha256')
     .update(readFileSync(scenarioFile))
     .update(generator.bytecode)
-    .update(`${BLOCKS}/${TRANSFERS}/v${RECORDING_VERSION}`)
+    .update(`${BLOCKS}/${TRANSFERS}/v${RECORDING_VERSION}/blocked-gzip`)
     .digest('hex')
     .slice(0, 16);
   const dir = join(defaultCacheDir(), 'bench');
@@ -46,8 +49,7 @@ export async function busyBlocksRecording(
   }
   mkdirSync(dir, { recursive: true });
   log(`replay: generating ${BLOCKS} blocks × ${TRANSFERS} transfers on anvil (once; cached)`);
-  // Every state kept: the detectors' reads are recorded after the blocks are made.
-  const prepared = await prepareDrill(scenario, () => {}, { evm: 'anvil', history: 'full' });
+  const prepared = await prepareDrill(scenario, () => {}, { evm: 'anvil' });
   const { chain, market } = prepared;
   try {
     const deployer = chain.accounts[0]!;
@@ -66,45 +68,51 @@ export async function busyBlocksRecording(
       args: [tokens, recipients, 1n],
     });
     let nonce = await chain.client.getTransactionCount({ address: deployer.address });
+    const config = drillEngineConfig(scenario, market, chain.chainId);
+    const pieces: string[] = [];
     const started = performance.now();
-    const from = (await chain.mine()) + 1n;
-    let to = from - 1n;
-    for (let i = 0; i < BLOCKS; i++) {
-      const raw = await deployer.account.signTransaction!({
-        chainId: chain.chainId,
-        type: 'eip1559',
-        to: activity,
-        data,
-        nonce: nonce++,
-        gas: 12_000_000n,
-        maxFeePerGas: 100n * 10n ** 9n,
-        maxPriorityFeePerGas: 10n ** 9n,
+    let next = (await chain.mine()) + 1n;
+    // Anvil keeps the last 64 states: each piece is recorded (detectors' reads included) while recent.
+    for (let made = 0; made < BLOCKS; made += PIECE) {
+      const from = next;
+      for (let i = 0; i < PIECE; i++) {
+        const raw = await deployer.account.signTransaction!({
+          chainId: chain.chainId,
+          type: 'eip1559',
+          to: activity,
+          data,
+          nonce: nonce++,
+          gas: 12_000_000n,
+          maxFeePerGas: 100n * 10n ** 9n,
+          maxPriorityFeePerGas: 10n ** 9n,
+        });
+        await chain.client.sendRawTransaction({ serializedTransaction: raw });
+        next = (await chain.mine()) + 1n;
+      }
+      const piece = `${path}.piece-${pieces.length}`;
+      const recorded = await recordChain({
+        config,
+        chain: 'embedded',
+        client: chain.client,
+        from,
+        to: next - 1n,
+        out: piece,
+        common: createCommon({ logger: silentLogger() }),
       });
-      await chain.client.sendRawTransaction({ serializedTransaction: raw });
-      to = await chain.mine();
-      if ((i + 1) % 1_000 === 0)
-        log(`replay: ${i + 1} blocks in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      if (recorded.detectorFailures.length > 0)
+        throw new Error(`recording: ${recorded.detectorFailures.length} detector run(s) failed`);
+      pieces.push(piece);
+      if ((made + PIECE) % 1_000 === 0)
+        log(
+          `replay: ${made + PIECE} blocks made and recorded in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+        );
     }
-    const receipt = await chain.client.getBlock({ blockNumber: to, includeTransactions: false });
-    if (receipt.transactions.length !== 1) throw new Error(`block ${to} holds no activity transaction`);
-    const summary = await recordChain({
-      config: drillEngineConfig(scenario, market, chain.chainId),
-      chain: 'embedded',
-      client: chain.client,
-      from,
-      to,
-      out: path,
-      common: createCommon({ logger: silentLogger() }),
-      onProgress: (p) => {
-        if (p.recorded % 1_000 === 0) log(`replay: recorded ${p.recorded}/${p.total} blocks`);
-      },
-    });
-    if (summary.detectorFailures.length > 0)
-      throw new Error(`recording: ${summary.detectorFailures.length} detector run(s) failed`);
+    const summary = await joinRecordings(pieces, path);
+    for (const piece of pieces) rmSync(piece, { force: true });
     if (summary.logs < BLOCKS * TRANSFERS)
       throw new Error(`recording: ${summary.logs} logs, expected at least ${BLOCKS * TRANSFERS}`);
     log(
-      `replay: generated in ${((performance.now() - started) / 1000).toFixed(0)} s; recorded ${summary.blocks} blocks, ${summary.logs} logs, ${summary.calls} calls, ${(summary.bytes / 1e6).toFixed(0)} MB in ${(summary.ms / 1000).toFixed(0)} s`,
+      `replay: ${summary.blocks} blocks, ${summary.logs} logs, ${summary.calls} calls, ${(summary.bytes / 1e6).toFixed(0)} MB made and recorded in ${((performance.now() - started) / 1000).toFixed(0)} s`,
     );
     return { path, blocks: summary.blocks };
   } finally {

@@ -227,6 +227,7 @@ export async function run({ log }: { log: (m: string) => void }): Promise<Metric
         config: replayConfig,
         file: replayFile.path,
         common: replayCommon,
+        secrets: { FIREBREAK_GUARDIAN_KEY: guardianKey },
         onBlock: (_, event) => {
           logs += event.logs?.length ?? 0;
         },

@@ -203,3 +203,30 @@ describe('recorded source (streamed)', () => {
     ]);
   });
 });
+
+describe('blocked gzip container', () => {
+  it('is one gzip stream to any reader, several members to ours, and refuses a cut file', async () => {
+    const { createBlockedGzipWriter, readGzipText } = await import('./bgzip');
+    const { gunzipSync } = await import('node:zlib');
+    const { readFileSync, truncateSync } = await import('node:fs');
+    const path = join(dir, 'blocked.gz');
+    const w = createBlockedGzipWriter(path);
+    const lines = Array.from({ length: 30_000 }, (_, i) => `{"i":${i},"pad":"${'x'.repeat(i % 97)}"}\n`);
+    for (const l of lines) await w.write(l);
+    await w.end();
+    const expected = lines.join('');
+    expect(gunzipSync(readFileSync(path)).toString('utf8')).toBe(expected); // plain gunzip reads it all
+    let text = '';
+    let chunks = 0;
+    for await (const chunk of readGzipText(path)) {
+      text += chunk;
+      chunks++;
+    }
+    expect(text).toBe(expected);
+    expect(chunks).toBeGreaterThan(1); // more than one member: inflated apart
+    truncateSync(path, readFileSync(path).length - 100);
+    await expect(async () => {
+      for await (const _ of readGzipText(path));
+    }).rejects.toThrow(/cut short or damaged/);
+  });
+});

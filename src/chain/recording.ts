@@ -3,13 +3,14 @@
  * the same engine and detectors run on it later with no node (replay of a file, drills' evidence,
  * the `ingest` benchmark).
  *
- * File format (version 2): gzip'd JSON lines.
+ * File format (version 2): gzip'd JSON lines, written as independent gzip members of ~1 MiB
+ * (`bgzip.ts`: any gzip reader reads the file; ours inflates several members at once).
  *
  *   {"t":"header","version":2,"chainId":1,"from":100,"to":149,"createdAt":"2026-…Z"}
+ *   {"t":"calls","number":149,"calls":[…]}      (the setup reads, made at `latest` = the last block)
  *   {"t":"block","block":{…eth_getBlockByNumber(n,false)…},"logs":[[address,data,txIndex,logIndex,topic0,…],…],
  *    "calls":[{"to":"0x…","data":"0x…","result":"0x…"} | {"to","data","error":{"code","message","data"?}}]}
- *   {"t":"calls","number":123,"calls":[…]}      (the setup reads, right after the header; and calls
- *                                              made at a block after its line was written, at the end)
+ *   {"t":"calls","number":123,"calls":[…]}      (calls made at a block after its line was written)
  *   {"t":"end","blocks":50,"logs":812,"calls":300}
  *
  * Blocks are stored as the node returned them (JSON-RPC hex). A log is stored as an array: what the
@@ -20,10 +21,7 @@
  * recording are pinned to the range's last block, which is also `latest` on replay. A file without
  * its `end` line was not finished and is refused.
  */
-import { once } from 'node:events';
-import { createReadStream, createWriteStream, existsSync, renameSync, rmSync, statSync } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import {
   type Client,
   createClient,
@@ -37,6 +35,7 @@ import {
 } from 'viem';
 import type { Common } from '../common/common';
 import { describeError, FirebreakError } from '../common/errors';
+import { createBlockedGzipWriter, readGzipText } from './bgzip';
 import { type BlockRef, toBlockRef } from './events';
 
 export const RECORDING_VERSION = 2;
@@ -105,26 +104,22 @@ export function expandLogs(block: RpcBlock, logs: readonly CompactLog[]): RpcLog
  */
 export function createRecordingWriter(path: string, header: Omit<RecordingHeader, 't' | 'version'>) {
   const partial = `${path}.partial`;
-  const gzip = createGzip({ level: 6 });
-  const done = pipeline(gzip, createWriteStream(partial));
-  let failed: unknown;
-  done.catch((error) => {
-    failed = error;
-  });
-  const write = async (line: RecordingLine) => {
-    if (failed) throw failed;
-    if (!gzip.write(`${JSON.stringify(line)}\n`)) await Promise.race([once(gzip, 'drain'), done]);
-  };
+  const file = createBlockedGzipWriter(partial);
+  const write = (line: RecordingLine) => file.write(`${JSON.stringify(line)}\n`);
   const counts = { blocks: 0, logs: 0, calls: 0 };
   const ready = write({ t: 'header', version: RECORDING_VERSION, ...header });
   return {
     counts,
-    async block(block: RpcBlock, logs: RpcLog[], calls: RecordedCall[]) {
+    block(block: RpcBlock, logs: RpcLog[], calls: RecordedCall[]) {
+      return this.compactBlock(block, compactLogs(block, logs), calls);
+    },
+    /** A block whose logs are in the recording's form already (copying from another recording). */
+    async compactBlock(block: RpcBlock, logs: CompactLog[], calls: RecordedCall[]) {
       await ready;
       counts.blocks++;
       counts.logs += logs.length;
       counts.calls += calls.length;
-      await write({ t: 'block', block, logs: compactLogs(block, logs), calls });
+      await write({ t: 'block', block, logs, calls });
     },
     async calls(number: bigint, calls: RecordedCall[]) {
       await ready;
@@ -135,14 +130,12 @@ export function createRecordingWriter(path: string, header: Omit<RecordingHeader
     async finish(): Promise<number> {
       await ready;
       await write({ t: 'end', ...counts });
-      gzip.end();
-      await done;
+      await file.end();
       renameSync(partial, path);
       return statSync(path).size;
     },
     async abort() {
-      gzip.destroy();
-      await done.catch(() => {});
+      await file.destroy();
       rmSync(partial, { force: true });
     },
   };
@@ -471,10 +464,6 @@ const invalid = (path: string, why: string, fix = 'record it again with `firebre
  */
 export async function* readRecording(path: string): AsyncGenerator<RecordingLine> {
   if (!existsSync(path)) throw invalid(path, 'no such file', 'check the path');
-  const gunzip = createGunzip();
-  const source = createReadStream(path);
-  source.on('error', (error) => gunzip.destroy(error));
-  source.pipe(gunzip);
   let carry = '';
   let lineNo = 0;
   let ended = false;
@@ -498,8 +487,8 @@ export async function* readRecording(path: string): AsyncGenerator<RecordingLine
     return line;
   };
   try {
-    for await (const chunk of gunzip) {
-      const text = carry + (chunk as Buffer).toString('utf8');
+    for await (const chunk of readGzipText(path)) {
+      const text = carry + chunk;
       const lines = text.split('\n');
       carry = lines.pop() ?? '';
       for (const l of lines) if (l.length > 0) yield parse(l);
@@ -507,12 +496,78 @@ export async function* readRecording(path: string): AsyncGenerator<RecordingLine
   } catch (error) {
     if (error instanceof FirebreakError) throw error;
     throw invalid(path, `cannot be read as gzip'd JSON lines: ${describeError(error)}`);
-  } finally {
-    source.destroy();
   }
   if (carry.trim().length > 0) yield parse(carry);
   if (lineNo === 0) throw invalid(path, 'the file is empty');
   if (!ended) throw invalid(path, 'the file is truncated (no end line): the recording was not finished');
+}
+
+/**
+ * Joins recordings of consecutive ranges of one chain into one file (a long range recorded in
+ * pieces: a node that keeps only recent state must be read while the blocks are recent). Lines are
+ * copied as they are, but the last piece's setup reads (made at its last block, the joined file's
+ * `latest`) move up front, where a stream of the file needs them.
+ *
+ * @example
+ * await joinRecordings(['a.jsonl.gz', 'b.jsonl.gz'], 'all.jsonl.gz'); // b must start where a ends
+ */
+export async function joinRecordings(pieces: readonly string[], out: string): Promise<RecordSummary> {
+  const started = performance.now();
+  const headers: RecordingHeader[] = [];
+  for (const piece of pieces) {
+    const lines = readRecording(piece)[Symbol.asyncIterator]();
+    headers.push((await lines.next()).value as RecordingHeader);
+    await lines.return(undefined);
+  }
+  const first = headers[0];
+  if (first === undefined) throw new FirebreakError('ERR_USAGE', 'joinRecordings: no pieces given');
+  for (let i = 1; i < headers.length; i++) {
+    const [prev, next] = [headers[i - 1]!, headers[i]!];
+    if (next.chainId !== first.chainId || next.from !== prev.to + 1)
+      throw invalid(
+        pieces[i]!,
+        `does not continue ${pieces[i - 1]} (chain ${next.chainId} blocks ${next.from}–${next.to} after chain ${prev.chainId} blocks ${prev.from}–${prev.to})`,
+        'join consecutive ranges of one chain, in order',
+      );
+  }
+  const last = headers.at(-1)!;
+  const writer = createRecordingWriter(out, {
+    chainId: first.chainId,
+    from: first.from,
+    to: last.to,
+    createdAt: new Date().toISOString(),
+  });
+  try {
+    // The last piece's setup reads (at the joined range's last block) go first, as a recording's do.
+    const lastPiece = pieces.length - 1;
+    for await (const line of readRecording(pieces[lastPiece]!)) {
+      if (line.t === 'block') break;
+      if (line.t === 'calls') await writer.calls(BigInt(line.number), line.calls);
+    }
+    for (const [i, piece] of pieces.entries()) {
+      let leading = true;
+      for await (const line of readRecording(piece)) {
+        if (line.t === 'block') {
+          leading = false;
+          await writer.compactBlock(line.block, line.logs, line.calls);
+        } else if (line.t === 'calls' && !(leading && i === lastPiece))
+          await writer.calls(BigInt(line.number), line.calls);
+      }
+    }
+    const bytes = await writer.finish();
+    return {
+      out,
+      chainId: first.chainId,
+      from: BigInt(first.from),
+      to: BigInt(last.to),
+      ...writer.counts,
+      bytes,
+      ms: performance.now() - started,
+    };
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
 }
 
 /** A recording loaded for random access. */

@@ -7,6 +7,7 @@
 import { openRecordedSource } from '../chain/recorded-source';
 import type { Common } from '../common/common';
 import { FirebreakError } from '../common/errors';
+import type { SecretSource } from '../config/load';
 import type { FirebreakConfig } from '../config/schema';
 import type { BlockEvent, Finding } from '../detectors/types';
 import type { Incident } from '../incidents/types';
@@ -32,6 +33,8 @@ export async function replayRecording(options: {
   common: Common;
   /** Keep the replay's store here (replaced); in memory when omitted. */
   dataDir?: string;
+  /** Where the executors' key references are resolved (process.env by default); nothing is sent. */
+  secrets?: SecretSource;
   /** Each block once its bookkeeping is committed (in batches during a replay). */
   onBlock?: (number: bigint, event: BlockEvent) => void;
 }): Promise<ReplayResult> {
@@ -64,6 +67,7 @@ export async function replayRecording(options: {
       store,
       common: options.common,
       killSwitch: true,
+      ...(options.secrets ? { secrets: options.secrets } : {}),
       hooks: {
         onBlockProcessed: ({ event, findings: found }) => {
           blocks++;

@@ -5,6 +5,7 @@
  */
 import type { Address, Client } from 'viem';
 import { readContract } from 'viem/actions';
+import { fastRead } from '../../chain/read';
 import { aaveOracleAbi, poolAbi } from './abi';
 import type { ReserveConfiguration, UserAccountData } from './types';
 
@@ -102,7 +103,8 @@ export async function readAssetPrice(
   asset: Address,
   blockNumber?: bigint,
 ): Promise<bigint> {
-  return readContract(client, {
+  // Read every block by the detectors: the cached-calldata path.
+  return fastRead(client, {
     address: oracle,
     abi: aaveOracleAbi,
     functionName: 'getAssetPrice',
@@ -169,5 +171,37 @@ export async function readReserveTokens(
     stableDebtToken: data.stableDebtTokenAddress,
     variableDebtToken: data.variableDebtTokenAddress,
     interestRateStrategy: data.interestRateStrategyAddress,
+  };
+}
+
+/** An e-mode category (`Pool.getEModeCategoryData`); basis points, `priceSource` zero = none. */
+export interface EModeCategoryData {
+  ltvBps: number;
+  liquidationThresholdBps: number;
+  liquidationBonusBps: number;
+  priceSource: Address;
+  label: string;
+}
+
+/** Reads an e-mode category. An unset id reads as all zeros with an empty label. */
+export async function readEModeCategory(
+  client: Client,
+  pool: Address,
+  id: number,
+  blockNumber?: bigint,
+): Promise<EModeCategoryData> {
+  const data = await readContract(client, {
+    address: pool,
+    abi: poolAbi,
+    functionName: 'getEModeCategoryData',
+    args: [id],
+    ...at(blockNumber),
+  });
+  return {
+    ltvBps: data.ltv,
+    liquidationThresholdBps: data.liquidationThreshold,
+    liquidationBonusBps: data.liquidationBonus,
+    priceSource: data.priceSource,
+    label: data.label,
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { Client, Hex } from 'viem';
 import { readContract } from 'viem/actions';
+import { fastRead } from '../../chain/read';
 
 export const aggregatorV3Abi = [
   { type: 'function', name: 'decimals', stateMutability: 'view', inputs: [], outputs: [{ type: 'uint8' }] },
@@ -33,8 +34,8 @@ export interface FeedAnswer {
 export async function readFeed(client: Client, feed: Hex, blockNumber?: bigint): Promise<FeedAnswer> {
   const at = blockNumber === undefined ? {} : { blockNumber };
   const [decimals, round] = await Promise.all([
-    readContract(client, { address: feed, abi: aggregatorV3Abi, functionName: 'decimals', ...at }),
-    readContract(client, { address: feed, abi: aggregatorV3Abi, functionName: 'latestRoundData', ...at }),
+    fastRead(client, { address: feed, abi: aggregatorV3Abi, functionName: 'decimals', ...at }),
+    fastRead(client, { address: feed, abi: aggregatorV3Abi, functionName: 'latestRoundData', ...at }),
   ]);
   return { answer: round[1], decimals, updatedAt: round[3], roundId: round[0] };
 }
