@@ -1,17 +1,17 @@
 /**
  * Bench `ingest` — the engine's ingestion on the Inverse Finance drill market, with the detectors
- * `drillEngineConfig` configures, over a real local HTTP JSON-RPC (`serve()` + `connectChain`):
+ * `drillEngineConfig` configures, over real local JSON-RPC (HTTP for reads, WebSocket `newHeads`
+ * for wake-ups, through `connectChain` as `firebreak run` connects):
  *
- * - live: from a block being available at the RPC (right after `evm_mine` returns) to the engine's
- *   `onBlockProcessed` for it, over blocks mined one at a time. The engine finds blocks by polling
- *   (pollIntervalMs 5, no WebSocket heads), so the poll wait is part of every figure.
- * - catch-up: the engine stopped (checkpoint kept in its store folder), 5,000 blocks mined, then a
- *   new engine over the same store: seconds from opening it to having processed the head.
- * - replay: a range of blocks with ERC-20 Transfer activity recorded with `recordChain` (blocks,
- *   logs and the detectors' reads), replayed through the engine on `createRecordedProvider`
- *   (with `logs: true`, so every log is fetched and attached to its block event): blocks/s.
- *   The range is what ~60 s of generation gives on the embedded EVM, not the issue's 10,000
- *   blocks; `replay_blocks` and `replay_logs_per_block` say what was replayed.
+ * - live: anvil in its own process, as a node is (chain/anvil.ts); from a block being available at
+ *   the RPC (right after `evm_mine` returns) to the engine's `onBlockProcessed` for it (detectors
+ *   run, the block's checkpoint committed), over 1,000 blocks mined one at a time.
+ * - catch-up: the embedded chain served over HTTP (it keeps every block's state; the detectors
+ *   read at each block): the engine stopped with its checkpoint, 5,000 blocks mined, then a new
+ *   engine over the same store: seconds from opening it to having processed the head.
+ * - replay: 10,000 blocks of 200 real ERC-20 transfers each (bench/busy-blocks.ts: made on anvil,
+ *   recorded with the detectors' reads, cached), replayed through the engine by
+ *   `replayRecording` (streamed, logs attached to every block event), twice: blocks/s.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,46 +101,35 @@ async function startEngine(opts: {
 
 export async function run({ log }: { log: (m: string) => void }): Promise<Metric[]> {
   const scenario = loadScenario(SCENARIO);
-  const prepared = await prepareDrill(scenario);
-  const { chain, market } = prepared;
-  const served = await chain.serve();
   const dir = mkdtempSync(join(tmpdir(), 'firebreak-bench-ingest-'));
-  const base = drillEngineConfig(scenario, market, chain.chainId);
-  const config: FirebreakConfig = {
-    ...base,
-    dataDir: join(dir, 'store'),
-    // Heads pushed over the node's WebSocket (`newHeads`), as `firebreak run` does with `ws` set;
-    // polling every POLL_MS only while the socket is down.
-    chains: base.chains.map((c) => ({ ...c, rpc: [served.url], ws: served.wsUrl, pollIntervalMs: POLL_MS })),
-  };
-  const chainConfig = config.chains[0]!;
-  const guardianKey = market.guardian.privateKey;
-  const attacker = market.accounts.get('attacker')!;
-  const weth = market.tokens.get('WETH')!.address;
-  const recipients = chain.accounts.map((a) => a.address);
-  let transfers = 0;
-  /** Queues a 1-wei WETH transfer from the attacker (mined by the next `evm_mine`). */
-  const transfer = () =>
-    chain.provider.request({
-      method: 'eth_sendTransaction',
-      params: [
-        {
-          from: attacker.address,
-          to: weth,
-          gas: '0x186a0',
-          data: encodeFunctionData({
-            abi: erc20Abi,
-            functionName: 'transfer',
-            args: [recipients[transfers++ % recipients.length]!, 1n],
-          }),
-        },
-      ],
-    } as never) as Promise<Hex>;
-
   const connections: { close(): void }[] = [];
-  const connect = async () => {
+  const closing: (() => Promise<void>)[] = [];
+  /** The drill market on a chain served over HTTP + WebSocket, and an engine config pointing at it. */
+  const marketOn = async (evm: 'edr' | 'anvil') => {
+    const prepared = await prepareDrill(scenario, () => {}, { evm });
+    const served = await prepared.chain.serve();
+    closing.push(async () => {
+      await served.close();
+      await prepared.chain.close();
+    });
+    const base = drillEngineConfig(scenario, prepared.market, prepared.chain.chainId);
+    const config: FirebreakConfig = {
+      ...base,
+      dataDir: join(dir, `store-${evm}`),
+      // Heads pushed over the node's WebSocket (`newHeads`), as `firebreak run` does with `ws` set;
+      // polling every POLL_MS only while the socket is down.
+      chains: base.chains.map((c) => ({
+        ...c,
+        rpc: [served.url],
+        ws: served.wsUrl,
+        pollIntervalMs: POLL_MS,
+      })),
+    };
+    return { ...prepared, config };
+  };
+  const connect = async (config: FirebreakConfig) => {
     const connected = await connectChain(
-      chainConfig,
+      config.chains[0]!,
       undefined,
       5_000,
       createCommon({ logger: silentLogger() }),
@@ -154,16 +143,39 @@ export async function run({ log }: { log: (m: string) => void }): Promise<Metric
   };
 
   try {
-    // ---- live: one block at a time, the engine polling the HTTP RPC every 5 ms ------------------
+    // ---- live: anvil in its own process, as a node is; one block at a time -------------------
+    const node = await marketOn('anvil');
+    const guardianKey = node.market.guardian.privateKey;
+    const attacker = node.market.accounts.get('attacker')!;
+    const weth = node.market.tokens.get('WETH')!.address;
+    const recipients = node.chain.accounts.map((a) => a.address);
+    let transfers = 0;
+    /** Queues a 1-wei WETH transfer from the attacker (mined by the next `evm_mine`). */
+    const transfer = () =>
+      node.chain.provider.request({
+        method: 'eth_sendTransaction',
+        params: [
+          {
+            from: attacker.address,
+            to: weth,
+            gas: '0x186a0',
+            data: encodeFunctionData({
+              abi: erc20Abi,
+              functionName: 'transfer',
+              args: [recipients[transfers++ % recipients.length]!, 1n],
+            }),
+          },
+        ],
+      } as never) as Promise<Hex>;
     const live = await startEngine({
-      config,
-      chain: await connect(),
-      store: { dataDir: config.dataDir },
+      config: node.config,
+      chain: await connect(node.config),
+      store: { dataDir: node.config.dataDir },
       guardianKey,
     });
     // The source picks its head asynchronously: mine until a block is processed.
     for (let i = 0; ; i++) {
-      const n = await chain.mine();
+      const n = await node.chain.mine();
       try {
         await live.processed(n, 200);
         break;
@@ -178,7 +190,7 @@ export async function run({ log }: { log: (m: string) => void }): Promise<Metric
         await transfer();
         txBlocks++;
       }
-      const n = await chain.mine();
+      const n = await node.chain.mine();
       const available = performance.now();
       const done = await live.processed(n, 10_000);
       latencies.push(done - available);
@@ -187,12 +199,30 @@ export async function run({ log }: { log: (m: string) => void }): Promise<Metric
     const liveP50 = percentile(latencies, 50);
     const liveP99 = percentile(latencies, 99);
     log(
-      `live: ${LIVE_BLOCKS} blocks mined one at a time (${txBlocks} with a WETH transfer), engine polling HTTP every ${POLL_MS} ms (poll wait included)`,
+      `live: ${LIVE_BLOCKS} blocks mined one at a time on anvil (${txBlocks} with a WETH transfer), heads pushed over WebSocket`,
     );
     log(
       `live (ms): p50 ${liveP50.toFixed(2)}, p90 ${percentile(latencies, 90).toFixed(2)}, p99 ${liveP99.toFixed(2)}, max ${Math.max(...latencies).toFixed(2)}`,
     );
 
+    // ---- catch-up: on the embedded chain (it keeps every block's state; anvil here keeps 64) -----
+    const { chain, config } = await marketOn('edr');
+    const first = await startEngine({
+      config,
+      chain: await connect(config),
+      store: { dataDir: config.dataDir },
+      guardianKey,
+    });
+    for (let i = 0; ; i++) {
+      const n = await chain.mine();
+      try {
+        await first.processed(n, 200);
+        break;
+      } catch (error) {
+        if (i > 50) throw error;
+      }
+    }
+    await first.stop();
     // ---- catch-up: engine stopped, 5,000 blocks mined, new engine over the same store ----------
     const mineStarted = performance.now();
     let head = 0n;
@@ -203,7 +233,7 @@ export async function run({ log }: { log: (m: string) => void }): Promise<Metric
     const catchupStarted = performance.now();
     const catchup = await startEngine({
       config,
-      chain: await connect(),
+      chain: await connect(config),
       store: { dataDir: config.dataDir },
       guardianKey,
     });
@@ -234,6 +264,9 @@ export async function run({ log }: { log: (m: string) => void }): Promise<Metric
       });
       if (replayed.blocks !== replayFile.blocks)
         throw new Error(`replay processed ${replayed.blocks} blocks of ${replayFile.blocks}`);
+      const degraded = replayed.findings.filter((f) => f.kind === 'degraded');
+      if (degraded.length > 0)
+        throw new Error(`replay: ${degraded.length} detector runs failed (first: ${degraded[0]!.title})`);
       const blocksPerSecond = replayed.blocks / replayed.processingSeconds;
       replays.push({ blocksPerSecond, blocks: replayed.blocks, logs });
       log(
@@ -268,8 +301,7 @@ export async function run({ log }: { log: (m: string) => void }): Promise<Metric
     ];
   } finally {
     for (const c of connections) c.close();
-    await served.close();
-    await chain.close();
+    for (const close of closing) await close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

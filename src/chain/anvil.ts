@@ -7,16 +7,13 @@
  * busy blocks (the `ingest` benchmark's replay range) uses it; drills and tests stay on EDR.
  *
  * The funded accounts derive from the same seed as the embedded chain's, and are funded with
- * `anvil_setBalance`, so a scenario gets the same addresses on either EVM. By default anvil keeps
- * only recent states, in memory (`--prune-history`; STACK.md: otherwise it writes every block's
- * state under ~/.foundry forever): reads at a block more than 64 behind the head fail. With
- * `history: 'full'` every state is kept, on disk in a temporary folder removed at `close()`
- * (about 300 kB a busy block).
+ * `anvil_setBalance`, so a scenario gets the same addresses on either EVM. Anvil keeps only recent
+ * states, in memory (`--prune-history 64`; STACK.md: otherwise it writes every block's state under
+ * ~/.foundry forever): a read at a block more than 64 behind the head fails, so read (record) a
+ * busy range while it is recent.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   createClient,
@@ -50,14 +47,8 @@ export function anvilBinary(): string {
   }
 }
 
-export interface AnvilChainOptions extends EmbeddedChainOptions {
-  /** `recent` (default): the last 64 states in memory; `full`: every state, on disk until `close()`. */
-  history?: 'recent' | 'full';
-}
-
 /** Starts anvil on a free loopback port; resolves once it listens. */
-export async function createAnvilChain(options: AnvilChainOptions = {}): Promise<EmbeddedChain> {
-  const stateDir = options.history === 'full' ? mkdtempSync(join(tmpdir(), 'firebreak-anvil-')) : undefined;
+export async function createAnvilChain(options: EmbeddedChainOptions = {}): Promise<EmbeddedChain> {
   const chainId = options.chainId ?? 31337;
   const keys = deriveKeys(options.accountSeed ?? 'firebreak', options.accounts ?? 20);
   const balance = (options.balanceEth ?? 1_000_000n) * 10n ** 18n;
@@ -79,7 +70,8 @@ export async function createAnvilChain(options: AnvilChainOptions = {}): Promise
     '--disable-code-size-limit',
     '--timestamp',
     String(Math.floor((options.initialDate ?? new Date('2022-04-02T09:00:00Z')).getTime() / 1000)),
-    ...(stateDir ? ['--cache-path', stateDir] : ['--prune-history', '64']),
+    '--prune-history',
+    '64',
     '--order',
     'fees',
   ];
@@ -90,7 +82,6 @@ export async function createAnvilChain(options: AnvilChainOptions = {}): Promise
     const fail = (error: Error) => {
       clearTimeout(timer);
       child.kill('SIGKILL');
-      if (stateDir) rmSync(stateDir, { recursive: true, force: true });
       reject(
         new FirebreakError('ERR_USAGE', `starting anvil failed: ${error.message}\n${output.slice(-2_000)}`),
       );
@@ -137,6 +128,8 @@ export async function createAnvilChain(options: AnvilChainOptions = {}): Promise
     return { address: account.address, privateKey, account };
   });
   for (const a of accounts) await request('anvil_setBalance', [a.address, toHex(balance)]);
+  // As EDR does for its genesis accounts, the node signs `eth_sendTransaction` for any sender.
+  await request('anvil_autoImpersonateAccount', [true]);
   if (options.automine === false) await request('evm_setAutomine', [false]);
 
   let closed = false;
@@ -170,7 +163,6 @@ export async function createAnvilChain(options: AnvilChainOptions = {}): Promise
       child.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 2_000))]);
       if (child.exitCode === null) child.kill('SIGKILL');
-      if (stateDir) rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }
