@@ -22,7 +22,7 @@
  */
 import type { Client, EIP1193Provider } from 'viem';
 import { minBig } from '../common/bigint';
-import type { Common } from '../common/common';
+import { anySignal, type Common } from '../common/common';
 import {
   type BlockReader,
   createBlockReader,
@@ -83,7 +83,7 @@ export interface Ingestor extends AsyncIterable<TrackedEvent> {
 export function createIngestor(options: IngestorOptions): Ingestor {
   const { common, chainId } = options;
   const stopController = new AbortController();
-  const signal = AbortSignal.any([common.signal, stopController.signal]);
+  const signal = anySignal([common.signal, stopController.signal]);
   const reader: BlockReader = createBlockReader({
     client: options.client,
     chainId,

@@ -35,3 +35,13 @@ export function createCommon(overrides: Partial<Common> = {}): Common {
     signal,
   };
 }
+
+/**
+ * A signal that aborts when any of `signals` does, with the same listener allowance as a common
+ * bag's (reads and waits in flight each listen for shutdown).
+ */
+export function anySignal(signals: AbortSignal[]): AbortSignal {
+  const signal = AbortSignal.any(signals);
+  setMaxListeners(200, signal);
+  return signal;
+}

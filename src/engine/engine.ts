@@ -28,7 +28,7 @@ import type { MetricsRegistry } from '../chain/metrics';
 import type { DeepReorgEvent, TrackedEvent } from '../chain/reorg';
 import { boundSource } from '../chain/replay';
 import { type RecordedCall, type RpcPool, recordingClient } from '../chain/rpc-pool';
-import type { Common } from '../common/common';
+import { anySignal, type Common } from '../common/common';
 import { describeError, FirebreakError } from '../common/errors';
 import { abortableSleep } from '../common/sleep';
 import { resolveSecret, type SecretSource } from '../config/load';
@@ -249,7 +249,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
   const { store } = options;
   const halt = new AbortController();
-  const signal = AbortSignal.any([common.signal, halt.signal]);
+  const signal = anySignal([common.signal, halt.signal]);
   const stateOf = memoryDetectorState();
 
   /** Runs a store transaction, retried a few times with backoff; the incident memory is reloaded after a failure. */
