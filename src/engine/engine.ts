@@ -61,6 +61,7 @@ import {
   listCanonicalBlocks,
   listFindingsOfBlock,
   markBlocksOrphaned,
+  pruneProcessedBlocks,
   recordBlocksProcessed,
   retractFindingsOfBlocks,
   type StoredFinding,
@@ -69,6 +70,10 @@ import {
 import { type StoreDb, storeActions } from '../store/store';
 import { buildDetectors } from './detectors';
 
+/** Processed-block rows kept per chain below the finalized head (about two weeks of mainnet)... */
+const PROCESSED_BLOCKS_KEPT = 100_000n;
+/** ...pruned every this many finalized blocks. */
+const PRUNE_EVERY_BLOCKS = 1_000n;
 /** Catch-up and replay commit quiet blocks in batches of at most this many blocks... */
 const MAX_BATCH_BLOCKS = 1_000;
 /** ...or this old (ms), so a long catch-up still checkpoints often. */
@@ -483,9 +488,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       case 'deep-reorg':
         await processReorg(chainName, event);
         return;
-      case 'finalized':
+      case 'finalized': {
+        // Finalized history stays countable for a while (crash checks, audits), then goes.
+        const n = event.block.number;
+        if (n % PRUNE_EVERY_BLOCKS === 0n && n > PROCESSED_BLOCKS_KEPT)
+          await pruneProcessedBlocks(store.db, event.chainId, n - PROCESSED_BLOCKS_KEPT);
         options.hooks?.onFinalized?.({ chain: chainName, event });
         return;
+      }
     }
   };
 

@@ -12,7 +12,9 @@ import {
   listFindingsOfBlock,
   listProcessedBlocks,
   markBlocksOrphaned,
+  pruneProcessedBlocks,
   recordBlockProcessed,
+  recordBlocksProcessed,
   retractFindingsOfBlocks,
   setCheckpoint,
 } from './ingestion';
@@ -109,6 +111,25 @@ describe('store: checkpoints, processed blocks, retraction', () => {
       [11n, 2, 2_000, 3_000],
     ]);
     expect((await getCheckpoint(store.db, 2))?.block.number).toBe(500n);
+  });
+
+  it('counts a batch of blocks in one call, in order, with the checkpoint on the last; prunes below a height', async () => {
+    const batch = Array.from({ length: 1_500 }, (_, i) => block(BigInt(100 + i)));
+    expect(await recordBlocksProcessed(store.db, { chainId: 1, blocks: batch.slice(0, 10), at: 1 })).toEqual(
+      Array(10).fill(1),
+    );
+    // Overlapping a batch already counted: those count twice, the rest once (more than one INSERT).
+    const counts = await recordBlocksProcessed(store.db, { chainId: 1, blocks: batch, at: 2 });
+    expect(counts.slice(0, 10)).toEqual(Array(10).fill(2));
+    expect(counts.slice(10).every((c) => c === 1)).toBe(true);
+    expect(counts).toHaveLength(1_500);
+    expect((await getCheckpoint(store.db, 1))?.block).toEqual(batch.at(-1));
+    await recordBlockProcessed(store.db, { chainId: 2, block: block(100n), at: 3 });
+    expect(await pruneProcessedBlocks(store.db, 1, 1_000n)).toBe(900);
+    const left = await listProcessedBlocks(store.db, 1);
+    expect(left).toHaveLength(600);
+    expect(left[0]?.block.number).toBe(1_000n);
+    expect(await listProcessedBlocks(store.db, 2)).toHaveLength(1); // other chains untouched
   });
 
   it('keeps orphaned blocks but leaves them out of the canonical window; canonical again when reprocessed', async () => {

@@ -254,6 +254,23 @@ export function markBlocksOrphaned(
   });
 }
 
+/**
+ * Forgets the processed-block rows of a chain below `belowNumber`: finalized history that no reorg
+ * can reach and no restart reads. The engine keeps the last `PROCESSED_BLOCKS_KEPT` blocks.
+ *
+ * @returns how many rows were deleted.
+ */
+export function pruneProcessedBlocks(db: StoreDb, chainId: number, belowNumber: bigint): Promise<number> {
+  return guard('prune processed blocks', async () => {
+    const result = await db
+      .deleteFrom('processed_blocks')
+      .where('chain_id', '=', chainId)
+      .where('block_number', '<', belowNumber)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  });
+}
+
 // ── findings of blocks ───────────────────────────────────────────────────────────────────────────
 
 /**
