@@ -487,11 +487,28 @@ export async function* readRecording(path: string): AsyncGenerator<RecordingLine
     return line;
   };
   try {
+    // Lines are cut out of each chunk in place (a chunk is ~1 MiB; joining it to the carry
+    // first would copy every byte once more).
     for await (const chunk of readGzipText(path)) {
-      const text = carry + chunk;
-      const lines = text.split('\n');
-      carry = lines.pop() ?? '';
-      for (const l of lines) if (l.length > 0) yield parse(l);
+      let start = 0;
+      let end = chunk.indexOf('\n');
+      if (carry.length > 0) {
+        if (end < 0) {
+          carry += chunk;
+          continue;
+        }
+        const line = carry + chunk.slice(0, end);
+        carry = '';
+        if (line.length > 0) yield parse(line);
+        start = end + 1;
+        end = chunk.indexOf('\n', start);
+      }
+      while (end >= 0) {
+        if (end > start) yield parse(chunk.slice(start, end));
+        start = end + 1;
+        end = chunk.indexOf('\n', start);
+      }
+      carry = chunk.slice(start);
     }
   } catch (error) {
     if (error instanceof FirebreakError) throw error;
