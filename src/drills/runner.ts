@@ -12,8 +12,8 @@
 import { rmSync } from 'node:fs';
 import { type Hex, type TransactionReceipt, toHex } from 'viem';
 import { getTransactionReceipt, readContract, waitForTransactionReceipt } from 'viem/actions';
-import { type AnvilChainOptions, createAnvilChain } from '../chain/anvil';
-import { createEmbeddedChain, type EmbeddedChain, type EmbeddedChainOptions } from '../chain/embedded';
+import { createAnvilChain } from '../chain/anvil';
+import { createEmbeddedChain, type EmbeddedChain } from '../chain/embedded';
 import { minBig } from '../common/bigint';
 import { type Common, createCommon } from '../common/common';
 import type { FirebreakConfig } from '../config/schema';
@@ -189,14 +189,10 @@ export interface PreparedDrill {
 export async function prepareDrill(
   scenario: Scenario,
   phase: (message: string) => void = () => {},
-  options: { evm?: 'edr' | 'anvil'; history?: AnvilChainOptions['history'] } = {},
+  options: { evm?: 'edr' | 'anvil' } = {},
 ): Promise<PreparedDrill> {
   phase(options.evm === 'anvil' ? 'starting anvil' : 'starting the embedded chain');
-  const start =
-    options.evm === 'anvil'
-      ? (o: EmbeddedChainOptions) =>
-          createAnvilChain({ ...o, ...(options.history ? { history: options.history } : {}) })
-      : createEmbeddedChain;
+  const start = options.evm === 'anvil' ? createAnvilChain : createEmbeddedChain;
   const chain = await start({
     accounts: accountsNeeded(scenario),
     accountSeed: `drill/${scenario.name}/${scenario.seed}`,
