@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'ERR_SIMULATION_FAILED'
   | 'ERR_TX_FAILED'
   | 'ERR_STORE'
+  | 'ERR_RISK_INPUT'
+  | 'ERR_REORG_TOO_DEEP'
   | 'ERR_USAGE';
 
 export interface FirebreakErrorOptions {

@@ -117,6 +117,23 @@ export interface AaveV3AssetOptions {
   rate?: RateStrategyBps;
   /** Enable flash loans of this asset (default true, as on mainnet). */
   flashLoanEnabled?: boolean;
+  /** The e-mode category the asset belongs to (one of `eModeCategories`); 0 or absent = none. */
+  eModeCategory?: number;
+}
+
+/**
+ * An e-mode category (`PoolConfigurator.setEModeCategory`). Its liquidation threshold must exceed
+ * that of every asset put in it; `ltvBps ≤ liquidationThresholdBps`; the bonus includes the
+ * principal. `priceSource`, when given, is an asset address the AaveOracle prices (every asset of
+ * the category is then valued at that price for users in the category); default: none.
+ */
+export interface AaveV3EModeCategoryOptions {
+  id: number;
+  label: string;
+  ltvBps: number;
+  liquidationThresholdBps: number;
+  liquidationBonusBps: number;
+  priceSource?: Address;
 }
 
 export interface AaveV3MarketOptions {
@@ -129,6 +146,8 @@ export interface AaveV3MarketOptions {
   marketId?: string;
   /** Receives reserve-factor income (aToken treasury). Defaults to the deployer. */
   treasury?: Address;
+  /** E-mode categories to create (ids 1..255); assets join one with `eModeCategory`. */
+  eModeCategories?: readonly AaveV3EModeCategoryOptions[];
 }
 
 /**
@@ -339,6 +358,32 @@ export async function deployAaveV3Market(
       );
     }
   }
+  for (const e of options.eModeCategories ?? []) {
+    await tx.call(
+      `e-mode ${e.id}: setEModeCategory`,
+      poolConfigurator,
+      poolConfiguratorAbi,
+      'setEModeCategory',
+      [
+        e.id,
+        e.ltvBps,
+        e.liquidationThresholdBps,
+        e.liquidationBonusBps,
+        e.priceSource ?? zeroAddress,
+        e.label,
+      ],
+    );
+  }
+  for (const a of assets) {
+    if (!a.eModeCategory) continue;
+    await tx.call(
+      `${a.symbol}: setAssetEModeCategory`,
+      poolConfigurator,
+      poolConfiguratorAbi,
+      'setAssetEModeCategory',
+      [a.asset, a.eModeCategory],
+    );
+  }
   await tx.flush();
 
   const reserves: Record<string, AaveV3Reserve> = {};
@@ -517,6 +562,7 @@ function validateOptions(options: AaveV3MarketOptions): void {
     }
     if (rate.optimalUsageBps > BPS) problems.push(`${at} optimalUsageBps above ${BPS}`);
   }
+  validateEModes(options, problems);
   if (problems.length > 0) {
     throw new FirebreakError(
       'ERR_DEPLOY_FAILED',
@@ -525,6 +571,38 @@ function validateOptions(options: AaveV3MarketOptions): void {
         details: { problems },
       },
     );
+  }
+}
+
+/** E-mode categories: the checks `PoolConfigurator.setEModeCategory`/`setAssetEModeCategory` make. */
+function validateEModes(options: AaveV3MarketOptions, problems: string[]): void {
+  const ids = new Set<number>();
+  for (const e of options.eModeCategories ?? []) {
+    const at = `e-mode ${e.id}:`;
+    if (!Number.isInteger(e.id) || e.id < 1 || e.id > 255) problems.push(`${at} id not in 1..255`);
+    if (ids.has(e.id)) problems.push(`${at} listed twice`);
+    ids.add(e.id);
+    if (!Number.isInteger(e.ltvBps) || e.ltvBps < 1 || e.ltvBps > e.liquidationThresholdBps) {
+      problems.push(`${at} ltvBps must be in 1..liquidationThresholdBps`);
+    }
+    if (!Number.isInteger(e.liquidationThresholdBps) || e.liquidationThresholdBps > BPS) {
+      problems.push(`${at} liquidationThresholdBps not in 1..${BPS}`);
+    }
+    if (!Number.isInteger(e.liquidationBonusBps) || e.liquidationBonusBps <= BPS) {
+      problems.push(`${at} liquidationBonusBps must exceed ${BPS}`);
+    } else if (Math.floor((e.liquidationThresholdBps * e.liquidationBonusBps + BPS / 2) / BPS) > BPS) {
+      problems.push(`${at} liquidationThreshold × liquidationBonus exceeds 100%`);
+    }
+  }
+  for (const a of options.assets) {
+    if (!a.eModeCategory) continue;
+    const category = options.eModeCategories?.find((e) => e.id === a.eModeCategory);
+    if (!category) problems.push(`${a.symbol}: eModeCategory ${a.eModeCategory} is not in eModeCategories`);
+    else if (category.liquidationThresholdBps <= a.liquidationThresholdBps) {
+      problems.push(
+        `${a.symbol}: e-mode ${category.id}'s liquidation threshold must exceed the asset's (${a.liquidationThresholdBps} bps)`,
+      );
+    }
   }
 }
 
