@@ -21,6 +21,7 @@ import { runCascade } from '../src/risk/cascade';
 import { compileHealthBook, stressGrid } from '../src/risk/health';
 import { factorGrid, liquidationsAtRisk } from '../src/risk/lar';
 import { createRng, syntheticSnapshot } from '../src/risk/synthetic';
+import { measureBookVsRpc } from './risk-book';
 import { type Metric, percentile, round } from './stats';
 
 const SEED = 20_261_126;
@@ -152,8 +153,10 @@ export async function run({ log }: { log: (m: string) => void }): Promise<Metric
   ];
 
   // --- position book versus the node --------------------------------------------------------
-  // Reserved for `book_vs_rpc_speedup` and `parity_mismatches` (the position book's engineer adds
-  // them here: 10,000 accounts' health factors from the book versus getUserAccountData).
+  // 10,000 accounts' health factors from the exact position book versus getUserAccountData through
+  // a batch reader on the embedded chain, same block (bench/risk-book.ts; minutes: opening 10,000
+  // real positions on EDR dominates). FIREBREAK_BENCH_RISK_BOOK=0 skips it.
+  if (process.env.FIREBREAK_BENCH_RISK_BOOK !== '0') metrics.push(...(await measureBookVsRpc(log)));
 
   return metrics;
 }
