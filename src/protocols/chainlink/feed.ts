@@ -3,7 +3,6 @@
  * Readers only: this module decides nothing.
  */
 import type { Client, Hex } from 'viem';
-import { readContract } from 'viem/actions';
 import { fastRead } from '../../chain/read';
 
 export const aggregatorV3Abi = [
