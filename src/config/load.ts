@@ -78,7 +78,8 @@ export function secretRefs(config: FirebreakConfig): { path: (string | number)[]
     if (c.ws !== undefined && typeof c.ws !== 'string') refs.push({ path: ['chains', i, 'ws'], ref: c.ws });
   });
   config.executors.forEach((e, i) => {
-    refs.push({ path: ['executors', i, 'key'], ref: e.key });
+    if ('env' in e.key) refs.push({ path: ['executors', i, 'key'], ref: e.key });
+    else refs.push({ path: ['executors', i, 'key', 'password'], ref: e.key.password });
   });
   return refs;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { FirebreakError } from '../common/errors';
 import type { ConfigProblem } from './errors';
-import { parseConfig, resolveSecret } from './load';
+import { assertSecretsPresent, parseConfig, resolveSecret } from './load';
 import { defineConfig, type FirebreakConfigInput } from './schema';
 
 const PROVIDER = '0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e';
@@ -63,8 +63,10 @@ describe('parseConfig: a valid config', () => {
     const config = parseConfig(good(), FILE);
     expect(config.dataDir).toBe('.firebreak/data');
     expect(config.chains[0]?.pollIntervalMs).toBe(1000);
-    expect(config.detectors[0]?.params.thresholdBps).toBe(1000);
-    expect(config.detectors[0]?.params.criticalBps).toBe(3000);
+    const oracle = config.detectors[0];
+    if (oracle?.type !== 'oracle-deviation') throw new Error('expected the oracle-deviation detector');
+    expect(oracle.params.thresholdBps).toBe(1000);
+    expect(oracle.params.criticalBps).toBe(3000);
     expect(config.executors[0]).toEqual({
       id: 'guardian',
       type: 'eoa',
@@ -108,8 +110,10 @@ describe('parseConfig: a valid config', () => {
   it('lower-cases addresses', () => {
     const config = parseConfig(good(), FILE);
     expect(config.markets[0]?.addressesProvider).toBe(PROVIDER.toLowerCase());
-    expect(config.detectors[0]?.params.assets[0]?.asset).toBe(WETH.toLowerCase());
-    expect(config.detectors[0]?.params.assets[0]?.reference.feed).toBe(WETH_FEED.toLowerCase());
+    const oracle = config.detectors[0];
+    if (oracle?.type !== 'oracle-deviation') throw new Error('expected the oracle-deviation detector');
+    expect(oracle.params.assets[0]?.asset).toBe(WETH.toLowerCase());
+    expect(oracle.params.assets[0]?.reference?.feed).toBe(WETH_FEED.toLowerCase());
   });
 
   it('keeps explicit values over defaults', () => {
@@ -235,7 +239,9 @@ describe('parseConfig: malformed values', () => {
 
   it('rejects a bad address deep inside detector params', () => {
     const data = good();
-    data.detectors![0]!.params.assets[0]!.reference.feed = 'WETH/USD';
+    const oracle = data.detectors![0]!;
+    if (oracle.type !== 'oracle-deviation') throw new Error('expected the oracle-deviation detector');
+    oracle.params.assets[0]!.reference = { feed: 'WETH/USD' };
     const error = invalid(data);
     expect(problemsOf(error).map((p) => p.path)).toEqual([
       ['detectors', 0, 'params', 'assets', 0, 'reference', 'feed'],
@@ -345,5 +351,277 @@ describe('resolveSecret', () => {
         'executors[guardian].key: environment variable K is not set\n    fix: export K=… before starting Firebreak (it is never read from a file)',
       );
     }
+  });
+});
+
+describe('parseConfig: guardian-hub executors', () => {
+  const HUB = '0x459cC1bC61a6dCc6bC14De97a63795375148F681';
+  const hubAgent = (id: string, env: string) => ({
+    id,
+    type: 'guardian-hub' as const,
+    chain: 'mainnet',
+    hub: HUB,
+    key: { env },
+  });
+
+  it('accepts an agent of a hub, fills in the fee defaults and lower-cases the hub', () => {
+    const data = good();
+    data.executors = [hubAgent('guardian', 'FIREBREAK_AGENT_KEY')];
+    expect(parseConfig(data, FILE).executors).toEqual([
+      {
+        id: 'guardian',
+        type: 'guardian-hub',
+        chain: 'mainnet',
+        hub: HUB.toLowerCase(),
+        key: { env: 'FIREBREAK_AGENT_KEY' },
+        priorityFeeGwei: 50,
+        maxFeeGwei: 500,
+        dryRun: false,
+      },
+    ]);
+  });
+
+  it('needs the hub address, and a well-formed one', () => {
+    const data = good();
+    const { hub: _, ...noHub } = hubAgent('guardian', 'FIREBREAK_AGENT_KEY');
+    data.executors = [noHub as never];
+    expect(problemsOf(invalid(data))).toEqual([
+      {
+        path: ['executors', 0, 'hub'],
+        message: expect.stringContaining('undefined'),
+        fix: expect.stringMatching(/^add the field/),
+      },
+    ]);
+    data.executors = [{ ...hubAgent('guardian', 'FIREBREAK_AGENT_KEY'), hub: '0x1234' }];
+    const error = invalid(data);
+    expect(error.message).toContain('  - executors[0].hub: must be a 20-byte hex address');
+    expectEveryProblemHasAFix(error);
+  });
+
+  it('rejects the zero address as a hub', () => {
+    const data = good();
+    data.executors = [{ ...hubAgent('guardian', 'FIREBREAK_AGENT_KEY'), hub: `0x${'0'.repeat(40)}` }];
+    const error = invalid(data);
+    expect(error.message).toBe(
+      `${FILE}: invalid config (1 problem)\n` +
+        '  - executors[0].hub: the zero address is not a guardian hub\n' +
+        '    fix: use the address of the deployed GuardianHub contract',
+    );
+  });
+
+  it('rejects two executors confirming on one hub with one key (one agent cannot count twice)', () => {
+    const data = good();
+    data.executors = [hubAgent('a', 'AGENT_KEY'), hubAgent('guardian', 'AGENT_KEY')];
+    const error = invalid(data);
+    expect(problemsOf(error)).toEqual([
+      {
+        path: ['executors', 1, 'key'],
+        message: `executors[0] already confirms on hub ${HUB.toLowerCase()} with the key in AGENT_KEY`,
+        fix: 'give each guardian-hub executor of one hub its own agent key (or keep one executor)',
+      },
+    ]);
+    // Distinct keys are distinct agents; an eoa executor with the same key is a different role.
+    data.executors = [
+      hubAgent('a', 'AGENT_KEY'),
+      hubAgent('guardian', 'OTHER_AGENT_KEY'),
+      { id: 'eoa', type: 'eoa', chain: 'mainnet', key: { env: 'AGENT_KEY' } },
+    ];
+    expect(parseConfig(data, FILE).executors.map((e) => e.type)).toEqual([
+      'guardian-hub',
+      'guardian-hub',
+      'eoa',
+    ]);
+  });
+
+  it('takes an encrypted keystore as the key, whose password is a secret reference checked at start', () => {
+    const data = good();
+    data.executors = [
+      {
+        ...hubAgent('guardian', 'UNUSED'),
+        key: { keystore: 'keys/agent.json', password: { env: 'AGENT_KEYSTORE_PASSWORD' } },
+      },
+    ];
+    const config = parseConfig(data, FILE);
+    expect(config.executors[0]!.key).toEqual({
+      keystore: 'keys/agent.json',
+      password: { env: 'AGENT_KEYSTORE_PASSWORD' },
+    });
+    let error: unknown;
+    try {
+      assertSecretsPresent(config, FILE, { MAINNET_RPC_URL: 'https://x.example' });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as FirebreakError).code).toBe('ERR_SECRET_MISSING');
+    expect((error as FirebreakError).message).toContain(
+      '  - executors[0].key.password: environment variable AGENT_KEYSTORE_PASSWORD is not set',
+    );
+    // A password given as a value is refused like any other secret.
+    data.executors = [
+      {
+        ...hubAgent('guardian', 'UNUSED'),
+        key: { keystore: 'keys/agent.json', password: 'hunter2' } as never,
+      },
+    ];
+    expect(problemsOf(invalid(data)).map((p) => p.path)).toEqual([['executors', 0, 'key']]);
+  });
+
+  it('rejects an eoa-only field on a guardian-hub executor and a hub on an eoa one', () => {
+    const data = good();
+    data.executors = [
+      { id: 'guardian', type: 'eoa', chain: 'mainnet', key: { env: 'K' }, hub: HUB } as never,
+    ];
+    const error = invalid(data);
+    expect(error.message).toContain('  - executors[0]: ');
+    expect(error.message).toContain('fix: remove or correct the unknown field(s): hub');
+  });
+});
+
+describe('parseConfig: the detector library', () => {
+  const FEED = '0x0000000000000000000000000000000000000f01';
+  const PAIR = '0x0000000000000000000000000000000000000a01';
+  const withDetectors = (detectors: NonNullable<FirebreakConfigInput['detectors']>) => ({
+    ...good(),
+    detectors,
+    playbooks: [],
+  });
+
+  it('fills in each built-in detector’s defaults', () => {
+    const config = parseConfig(
+      withDetectors([
+        { id: 'f', type: 'price-feed-integrity', chain: 'mainnet', params: { feeds: [{ feed: FEED }] } },
+        { id: 'a', type: 'amm-manipulation', chain: 'mainnet', params: { pools: [{ pair: PAIR }] } },
+        { id: 'o', type: 'outflow-rate', market: 'aave', params: { assets: [{ asset: WETH }] } },
+        { id: 'v', type: 'volatility-breaker', market: 'aave', params: { sources: [{ asset: WETH }] } },
+        { id: 'g', type: 'governance-watch', market: 'aave' } as never,
+        { id: 's', type: 'share-price-jump', chain: 'mainnet', params: { assets: [{ pair: PAIR }] } },
+      ]),
+      FILE,
+    );
+    const byId = new Map(config.detectors.map((d) => [d.id, d.params as Record<string, unknown>]));
+    expect(byId.get('f')).toEqual({
+      feeds: [
+        {
+          feed: FEED,
+          heartbeatSeconds: 3600,
+          maxJumpBps: 1000,
+          references: [],
+          flatBlocks: 300,
+          flatReferenceMoveBps: 500,
+          updaters: [],
+        },
+      ],
+    });
+    expect(byId.get('a')).toMatchObject({
+      impactBps: 2000,
+      criticalBps: 5000,
+      volMultiplier: 8,
+      windowBlocks: 300,
+    });
+    expect(byId.get('o')).toMatchObject({
+      windowBlocks: 300,
+      maxOutflowBps: 3000,
+      txShareBps: 1000,
+      txCriticalShareBps: 3000,
+    });
+    expect(byId.get('v')).toMatchObject({
+      windowBlocks: 50,
+      thresholdBps: 1500,
+      criticalBps: 3000,
+      minSamples: 5,
+    });
+    expect(byId.get('g')).toEqual({
+      marketContracts: true,
+      timelocks: [],
+      minDelaySeconds: 86_400,
+      warnBeforeSeconds: 3600,
+    });
+    expect(byId.get('s')).toMatchObject({ thresholdBps: 500, criticalBps: 2000 });
+  });
+
+  it('needs a market or a chain, not both, and a market for the detectors that read one', () => {
+    const error = invalid(
+      withDetectors([
+        { id: 'none', type: 'amm-manipulation', params: { pools: [{ pair: PAIR }] } },
+        {
+          id: 'both',
+          type: 'amm-manipulation',
+          market: 'aave',
+          chain: 'mainnet',
+          params: { pools: [{ pair: PAIR }] },
+        },
+        { id: 'nochain', type: 'amm-manipulation', chain: 'goerli', params: { pools: [{ pair: PAIR }] } },
+        { id: 'gov', type: 'governance-watch', chain: 'mainnet', params: {} },
+      ]),
+    );
+    expect(problemsOf(error).map((p) => p.path.join('.'))).toEqual([
+      'detectors.0',
+      'detectors.1.chain',
+      'detectors.2.chain',
+      'detectors.3.market',
+    ]);
+    expectEveryProblemHasAFix(error);
+  });
+
+  it('checks critical lines against the lower ones for every detector that has both', () => {
+    const error = invalid(
+      withDetectors([
+        {
+          id: 'a',
+          type: 'amm-manipulation',
+          chain: 'mainnet',
+          params: { pools: [{ pair: PAIR }], impactBps: 6000 },
+        },
+        {
+          id: 'o',
+          type: 'outflow-rate',
+          market: 'aave',
+          params: { assets: [{ asset: WETH }], txShareBps: 4000 },
+        },
+      ]),
+    );
+    expect(problemsOf(error).map((p) => p.path.join('.'))).toEqual([
+      'detectors.0.params.criticalBps',
+      'detectors.1.params.txCriticalShareBps',
+    ]);
+  });
+
+  it('checks a declarative rule’s signatures and condition at load', () => {
+    const rule = (
+      condition: string,
+      event = 'Transfer(address indexed from, address indexed to, uint256 value)',
+    ) => ({
+      id: 'r',
+      type: 'rule' as const,
+      chain: 'mainnet',
+      params: { match: [{ event }], condition, severity: 'high' as const, kind: 'anomaly' as const },
+    });
+    expect(() => parseConfig(withDetectors([rule('value > 5')]), FILE)).not.toThrow();
+    const unknownName = invalid(withDetectors([rule('amount > 5')]));
+    expect(problemsOf(unknownName)[0]?.message).toContain('uses "amount"');
+    const badSyntax = invalid(withDetectors([rule('value >')]));
+    expect(problemsOf(badSyntax)[0]?.message).toContain('ends early');
+    const badEvent = invalid(withDetectors([rule('value > 5', 'Transfer(address')]));
+    expect(problemsOf(badEvent)[0]?.message).toContain('is not an event signature');
+    expectEveryProblemHasAFix(badEvent);
+  });
+
+  it('accepts several oracle references and refuses an asset with none', () => {
+    const oracle = (asset: Record<string, unknown>) => [
+      {
+        id: 'od',
+        type: 'oracle-deviation' as const,
+        market: 'aave',
+        params: { assets: [{ asset: WETH, ...asset }] },
+      },
+    ];
+    const ok = parseConfig(
+      withDetectors(oracle({ references: [{ feed: FEED }, { pair: PAIR, quoteFeed: FEED }] }) as never),
+      FILE,
+    );
+    const params = ok.detectors[0]!.params as { assets: { references: unknown[] }[] };
+    expect(params.assets[0]!.references[1]).toEqual({ pair: PAIR, quoteFeed: FEED, twapBlocks: 30 });
+    const error = invalid(withDetectors(oracle({}) as never));
+    expect(problemsOf(error)[0]?.message).toContain('needs a reference');
   });
 });

@@ -6,6 +6,7 @@
  * Secrets are references, never values: `{ env: 'FIREBREAK_GUARDIAN_KEY' }`.
  */
 import { z } from 'zod';
+import { compileRule } from '../detectors/rules';
 import type { ConfigProblem } from './errors';
 
 const address = z
@@ -69,23 +70,239 @@ export const marketConfig = z.strictObject({
   addressesProvider: address,
 });
 
+/** An oracle reference: a feed, or a Uniswap v2 pool's TWAP quoted through a feed for its other token. */
+const oracleReference = z.union([
+  z.strictObject({ feed: address }),
+  z.strictObject({
+    pair: address,
+    /** Prices the pool's other token in the market's base currency. */
+    quoteFeed: address,
+    /** Blocks the pool's TWAP averages over. */
+    twapBlocks: z.number().int().positive().default(30),
+  }),
+]);
+
 export const oracleDeviationParams = z.strictObject({
   assets: z
     .array(
-      z.strictObject({
-        asset: address,
-        symbol: z.string().optional(),
-        /** The independent reference: a Chainlink-compatible feed quoting the asset in the market's base currency. */
-        reference: z.strictObject({ feed: address }),
-      }),
+      z
+        .strictObject({
+          asset: address,
+          symbol: z.string().optional(),
+          /** The independent reference: a Chainlink-compatible feed quoting the asset in the market's base currency. */
+          reference: z.strictObject({ feed: address }).optional(),
+          /** Several references (feeds and pool TWAPs, pools weighted by depth); the median is used. */
+          references: z.array(oracleReference).min(1).optional(),
+        })
+        .refine((a) => a.reference !== undefined || a.references !== undefined, {
+          message: 'needs a reference ({ feed }) or references (feeds and pools)',
+        }),
     )
     .min(1),
   /** Deviation that raises a `high` finding. */
   thresholdBps: z.number().int().positive().default(1000),
   /** Deviation that raises a `critical` finding. */
   criticalBps: z.number().int().positive().default(3000),
+  /** A smaller deviation that lasts `sustainBlocks` blocks in a row raises `high` (0: off; default 500). */
+  sustainBps: z.number().int().min(0).optional(),
+  /** Default 10. */
+  sustainBlocks: z.number().int().positive().optional(),
 });
 export type OracleDeviationParams = z.infer<typeof oracleDeviationParams>;
+
+/** Where a detector runs: on a market's chain (and with its addresses), or on a chain by name. */
+const detectorPlace = {
+  id: z.string().min(1),
+  /** A market id: the detector runs on its chain and reads its addresses. */
+  market: z.string().min(1).optional(),
+  /** A chain name, for a detector that needs no market. */
+  chain: z.string().min(1).optional(),
+};
+
+export const priceFeedIntegrityParams = z.strictObject({
+  feeds: z
+    .array(
+      z.strictObject({
+        feed: address,
+        symbol: z.string().optional(),
+        /** Seconds a round may stand before the feed counts as stale. */
+        heartbeatSeconds: z.number().int().positive().default(3600),
+        /** A one-round move at least this large, not shared by the references, is a jump. */
+        maxJumpBps: z.number().int().positive().default(1000),
+        /** Independent feeds quoting the same asset. */
+        references: z.array(address).default([]),
+        /** Answer bounds in the feed's units, as decimal strings (bigint-safe). */
+        minAnswer: z
+          .string()
+          .regex(/^-?\d+$/, "must be an integer in the feed's units, as a string")
+          .optional(),
+        maxAnswer: z
+          .string()
+          .regex(/^-?\d+$/, "must be an integer in the feed's units, as a string")
+          .optional(),
+        /** Blocks without a change after which a feed whose references moved counts as flat. */
+        flatBlocks: z.number().int().positive().default(300),
+        flatReferenceMoveBps: z.number().int().positive().default(500),
+        /** Senders allowed to publish rounds (empty: not checked; needs a node, not a recording). */
+        updaters: z.array(address).default([]),
+      }),
+    )
+    .min(1),
+});
+
+export const ammManipulationParams = z.strictObject({
+  pools: z.array(z.strictObject({ pair: address, symbol: z.string().optional() })).min(1),
+  impactBps: z.number().int().positive().default(2000),
+  criticalBps: z.number().int().positive().default(5000),
+  volMultiplier: z.number().positive().default(8),
+  windowBlocks: z.number().int().positive().default(300),
+});
+
+export const outflowRateParams = z.strictObject({
+  assets: z
+    .array(
+      z.strictObject({
+        asset: address,
+        symbol: z.string().optional(),
+        /** Holds the liquidity; default: the market reserve's aToken. */
+        holder: address.optional(),
+        /** Burned to pay for a withdrawal; default: the aToken when the holder is it. */
+        claimToken: address.optional(),
+      }),
+    )
+    .min(1),
+  windowBlocks: z.number().int().positive().default(300),
+  maxOutflowBps: z.number().int().min(1).max(10_000).default(3000),
+  criticalOutflowBps: z.number().int().min(1).max(10_000).default(5000),
+  txShareBps: z.number().int().min(1).max(10_000).default(1000),
+  txCriticalShareBps: z.number().int().min(1).max(10_000).default(3000),
+  maxTrackedAccounts: z.number().int().positive().default(10_000),
+});
+
+const priceSource = z.union([
+  z.strictObject({ feed: address, symbol: z.string().optional() }),
+  /** An asset priced by the market's Aave oracle (needs `market`). */
+  z.strictObject({ asset: address, symbol: z.string().optional() }),
+  z.strictObject({ pair: address, symbol: z.string().optional() }),
+]);
+
+export const volatilityBreakerParams = z.strictObject({
+  sources: z.array(priceSource).min(1),
+  windowBlocks: z.number().int().min(2).default(50),
+  thresholdBps: z.number().int().positive().default(1500),
+  criticalBps: z.number().int().positive().default(3000),
+  minSamples: z.number().int().min(2).default(5),
+});
+
+export const governanceWatchParams = z.strictObject({
+  /** Watch the market's PoolConfigurator, AaveOracle, ACLManager and PoolAddressesProvider (needs `market`). */
+  marketContracts: z.boolean().default(true),
+  /** OpenZeppelin TimelockControllers whose queued calls are watched. */
+  timelocks: z.array(address).default([]),
+  minDelaySeconds: z.number().int().min(0).default(86_400),
+  warnBeforeSeconds: z.number().int().min(0).default(3600),
+});
+
+export const sharePriceJumpParams = z.strictObject({
+  assets: z
+    .array(
+      z.union([
+        z.strictObject({ vault: address, symbol: z.string().optional() }),
+        z.strictObject({ pair: address, symbol: z.string().optional() }),
+      ]),
+    )
+    .min(1),
+  thresholdBps: z.number().int().positive().default(500),
+  criticalBps: z.number().int().positive().default(2000),
+});
+
+/** A line on a risk metric, in USD: `high` at `thresholdUsd`, `critical` at `criticalUsd`. */
+const riskLine = {
+  thresholdUsd: z.number().min(0),
+  criticalUsd: z.number().min(0).optional(),
+};
+const criticalAbove = (line: { thresholdUsd: number; criticalUsd?: number | undefined }) =>
+  line.criticalUsd === undefined || line.criticalUsd >= line.thresholdUsd;
+const criticalMessage = {
+  message: 'criticalUsd must be ≥ thresholdUsd: critical is the larger line',
+  path: ['criticalUsd'],
+};
+
+export const riskThresholdsParams = z
+  .strictObject({
+    /** Σ max(0, debt − collateral) at the oracle's prices (kind `insolvency`). */
+    badDebt: z.strictObject(riskLine).refine(criticalAbove, criticalMessage).optional(),
+    /** Debt of accounts with health factor < 1 now (kind `liquidity`). */
+    liquidatable: z.strictObject(riskLine).refine(criticalAbove, criticalMessage).optional(),
+    /** Liquidations at risk: debt liquidatable once the assets fall by `shockBps` (kind `liquidity`). */
+    lar: z
+      .strictObject({
+        ...riskLine,
+        shockBps: z.number().int().min(1).max(10_000),
+        /** Symbols or addresses; default every asset of the market. */
+        assets: z.array(z.string().min(1)).optional(),
+        /** The assets fall together (one figure) instead of each alone (the worst). */
+        together: z.boolean().default(false),
+      })
+      .refine(criticalAbove, criticalMessage)
+      .optional(),
+    /** Monte Carlo Value at Risk: the quantile of insolvent debt over price paths (kind `insolvency`). */
+    var: z
+      .strictObject({
+        ...riskLine,
+        horizonDays: z.number().positive().default(1),
+        steps: z.number().int().min(1).max(10_000).default(24),
+        paths: z.number().int().min(1).max(1_000_000).default(1000),
+        seed: z.number().int().default(1),
+        quantile: z.number().gt(0).max(1).default(0.95),
+        /** Annualised volatility: one number, or by symbol with an optional `default`. */
+        volatility: z.union([z.number().min(0), z.record(z.string(), z.number().min(0))]).default(0.8),
+        /** One correlation for every pair of assets. */
+        correlation: z.number().min(0).lt(1).default(0.5),
+        jumpIntensity: z.number().min(0).default(0),
+        jumpMean: z.number().default(0),
+        jumpStdev: z.number().min(0).default(0),
+        /** Recompute every this many blocks. */
+        everyBlocks: z.number().int().positive().default(50),
+        /** Worker threads (0: the engine's thread). */
+        workers: z.number().int().min(0).default(0),
+      })
+      .refine(criticalAbove, criticalMessage)
+      .optional(),
+  })
+  .refine((p) => p.badDebt || p.liquidatable || p.lar || p.var, {
+    message: 'configure at least one of badDebt, liquidatable, lar, var',
+  });
+
+/** A declarative rule's condition operand source: a view call at the block. */
+export const ruleRead = z.strictObject({
+  /** `emitter` (the log's contract), `target` (the call's), or an address. */
+  address: z.union([z.enum(['emitter', 'target']), address]),
+  /** e.g. `totalSupply() returns (uint256)` or `balanceOf(address) returns (uint256)`. */
+  function: z.string().min(1),
+  /** Literal values or names of decoded arguments (`from`, `args.to`). */
+  args: z.array(z.string()).default([]),
+});
+
+export const ruleParams = z.strictObject({
+  /** What to match: events by signature (and emitter), or top-level calls by function signature (and target). */
+  match: z
+    .array(
+      z.union([
+        z.strictObject({ event: z.string().min(1), address: z.array(address).default([]) }),
+        z.strictObject({ function: z.string().min(1), address: z.array(address).default([]) }),
+      ]),
+    )
+    .min(1),
+  /** A condition on decoded arguments and reads, e.g. `value > 5% of totalSupply && from != 0x0000…`. */
+  condition: z.string().optional(),
+  reads: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), ruleRead).default({}),
+  severity,
+  kind,
+  /** Title with `{name}` placeholders for arguments and reads. */
+  title: z.string().optional(),
+  confidence: z.number().min(0).max(1).default(1),
+});
 
 export const detectorConfig = z.discriminatedUnion('type', [
   z.strictObject({
@@ -94,15 +311,73 @@ export const detectorConfig = z.discriminatedUnion('type', [
     market: z.string().min(1),
     params: oracleDeviationParams,
   }),
+  z.strictObject({
+    ...detectorPlace,
+    type: z.literal('price-feed-integrity'),
+    params: priceFeedIntegrityParams,
+  }),
+  z.strictObject({ ...detectorPlace, type: z.literal('amm-manipulation'), params: ammManipulationParams }),
+  z.strictObject({ ...detectorPlace, type: z.literal('outflow-rate'), params: outflowRateParams }),
+  z.strictObject({
+    ...detectorPlace,
+    type: z.literal('volatility-breaker'),
+    params: volatilityBreakerParams,
+  }),
+  z.strictObject({
+    ...detectorPlace,
+    type: z.literal('governance-watch'),
+    params: governanceWatchParams.prefault({}),
+  }),
+  z.strictObject({ ...detectorPlace, type: z.literal('share-price-jump'), params: sharePriceJumpParams }),
+  z.strictObject({ ...detectorPlace, type: z.literal('rule'), params: ruleParams }),
+  z.strictObject({
+    id: z.string().min(1),
+    type: z.literal('risk-thresholds'),
+    market: z.string().min(1),
+    params: riskThresholdsParams,
+  }),
+  z.strictObject({
+    ...detectorPlace,
+    type: z.literal('custom'),
+    /** A TypeScript/JavaScript module exporting a detector definition (relative to the working directory). */
+    module: z.string().min(1),
+    /** The export holding it; default `default`. */
+    export: z.string().min(1).default('default'),
+    /** Passed to the detector as its params (validated by the module's `paramsSchema` when it has one). */
+    params: z.record(z.string(), z.unknown()).default({}),
+  }),
 ]);
+
+/** An encrypted JSON keystore (Web3 Secret Storage v3) and the secret reference of its password. */
+export const keystoreRef = z.strictObject({
+  /** The keystore file, resolved against the current directory. */
+  keystore: z.string().min(1),
+  password: secretRef,
+});
+/** A signing key: an environment variable holding it, or an encrypted keystore. */
+const signerKey = z.union([secretRef, keystoreRef]);
+export type SignerKeyRef = z.infer<typeof signerKey>;
 
 export const executorConfig = z.discriminatedUnion('type', [
   z.strictObject({
     id: z.string().min(1),
     type: z.literal('eoa'),
     chain: z.string().min(1),
-    key: secretRef,
+    key: signerKey,
     /** Tip offered by containing transactions: they must beat an attacker's next transactions to the block. */
+    priorityFeeGwei: z.number().positive().default(50),
+    maxFeeGwei: z.number().positive().default(500),
+    dryRun: z.boolean().default(false),
+  }),
+  /** One agent of a k-of-n GuardianHub: its key confirms each call on the hub, the k-th confirmation makes it. */
+  z.strictObject({
+    id: z.string().min(1),
+    type: z.literal('guardian-hub'),
+    chain: z.string().min(1),
+    /** The GuardianHub contract (holding the market's EMERGENCY_ADMIN / RISK_ADMIN roles). */
+    hub: address,
+    /** This agent's own key; every agent (every Firebreak instance) has its own. */
+    key: signerKey,
     priorityFeeGwei: z.number().positive().default(50),
     maxFeeGwei: z.number().positive().default(500),
     dryRun: z.boolean().default(false),
@@ -215,11 +490,58 @@ export function crossReferenceProblems(config: FirebreakConfig): ConfigProblem[]
     }
   });
   config.detectors.forEach((d, i) => {
-    if (!markets.has(d.market)) {
+    if (d.market !== undefined && !markets.has(d.market)) {
       problems.push({
         path: ['detectors', i, 'market'],
         message: `unknown market "${d.market}"`,
         fix: `use a market id defined under markets: ${known(markets)}`,
+      });
+    }
+    const chain = 'chain' in d ? d.chain : undefined;
+    if (chain !== undefined && !chains.has(chain)) {
+      problems.push({
+        path: ['detectors', i, 'chain'],
+        message: `unknown chain "${chain}"`,
+        fix: `use a chain name defined under chains: ${known(chains)}`,
+      });
+    }
+    if (d.market === undefined && chain === undefined) {
+      problems.push({
+        path: ['detectors', i],
+        message: `detector "${d.id}" names neither a market nor a chain`,
+        fix: 'add `market: <market id>` (or `chain: <chain name>` for a detector that needs no market)',
+      });
+    }
+    if (d.market !== undefined && chain !== undefined) {
+      problems.push({
+        path: ['detectors', i, 'chain'],
+        message: `detector "${d.id}" names both a market and a chain`,
+        fix: "keep `market` (the detector runs on the market's chain) and remove `chain`",
+      });
+    }
+    if (d.type === 'rule') {
+      try {
+        compileRule(d.id, d.params);
+      } catch (error) {
+        problems.push({
+          path: ['detectors', i, 'params'],
+          message: (error as Error).message.replace(`rule ${d.id}: `, ''),
+          fix: 'fix the signature or condition (see docs/detectors.md, "Declarative rules")',
+        });
+      }
+    }
+    const needsMarket =
+      (d.type === 'governance-watch' && d.params.marketContracts) ||
+      (d.type === 'outflow-rate' && d.params.assets.some((a) => a.holder === undefined)) ||
+      (d.type === 'volatility-breaker' && d.params.sources.some((src) => 'asset' in src));
+    if (needsMarket && d.market === undefined) {
+      problems.push({
+        path: ['detectors', i, 'market'],
+        message: `detector "${d.id}" (${d.type}) reads a market's contracts but names no market`,
+        fix:
+          d.type === 'governance-watch'
+            ? 'add `market: <market id>`, or set `params.marketContracts: false` to watch timelocks only'
+            : 'add `market: <market id>`, or give every asset its `holder` / price source explicitly',
       });
     }
   });
@@ -232,13 +554,48 @@ export function crossReferenceProblems(config: FirebreakConfig): ConfigProblem[]
       });
     }
   });
-  config.detectors.forEach((d, i) => {
-    if (d.params.criticalBps < d.params.thresholdBps) {
+  const hubAgents = new Map<string, number>();
+  config.executors.forEach((e, i) => {
+    if (e.type !== 'guardian-hub') return;
+    if (/^0x0{40}$/.test(e.hub)) {
       problems.push({
-        path: ['detectors', i, 'params', 'criticalBps'],
-        message: `criticalBps (${d.params.criticalBps}) is below thresholdBps (${d.params.thresholdBps})`,
-        fix: 'make criticalBps ≥ thresholdBps: critical is the larger deviation',
+        path: ['executors', i, 'hub'],
+        message: 'the zero address is not a guardian hub',
+        fix: 'use the address of the deployed GuardianHub contract',
       });
+    }
+    // Two executors confirming on one hub with one key would be one agent counted once: a quorum
+    // needs independent keys, normally in separate Firebreak instances.
+    const where = 'env' in e.key ? e.key.env : e.key.keystore;
+    const agent = `${e.chain}|${e.hub}|${where}`;
+    const first = hubAgents.get(agent);
+    if (first !== undefined) {
+      problems.push({
+        path: ['executors', i, 'key'],
+        message: `executors[${first}] already confirms on hub ${e.hub} with the key in ${where}`,
+        fix: 'give each guardian-hub executor of one hub its own agent key (or keep one executor)',
+      });
+    } else hubAgents.set(agent, i);
+  });
+  config.detectors.forEach((d, i) => {
+    // Every detector with a high and a critical line: the critical one must be the larger.
+    const lines: [string, string][] = [
+      ['thresholdBps', 'criticalBps'],
+      ['impactBps', 'criticalBps'],
+      ['maxOutflowBps', 'criticalOutflowBps'],
+      ['txShareBps', 'txCriticalShareBps'],
+    ];
+    const params = d.params as Record<string, unknown>;
+    for (const [low, high] of lines) {
+      const a = params[low];
+      const b = params[high];
+      if (typeof a === 'number' && typeof b === 'number' && b < a) {
+        problems.push({
+          path: ['detectors', i, 'params', high],
+          message: `${high} (${b}) is below ${low} (${a})`,
+          fix: `make ${high} ≥ ${low}: critical is the larger deviation`,
+        });
+      }
     }
   });
   const detectorTypes = new Set(config.detectors.map((d) => d.type));

@@ -12,3 +12,30 @@ export function findingId(detector: string, dedupeKey: string, block: BlockRef):
 export function makeFinding(input: Omit<Finding, 'id'>): Finding {
   return { ...input, id: findingId(input.detectorInstance, input.dedupeKey, input.block) };
 }
+
+/** What a detector says about one condition; `findingOf` adds the detector, instance, chain and block. */
+export type FindingInput = Omit<Finding, 'id' | 'detector' | 'detectorInstance' | 'block' | 'subject'> & {
+  subject: Omit<Finding['subject'], 'chainId'>;
+};
+
+/**
+ * A finding of detector `type` raised by instance `instanceId` on the event's block.
+ *
+ * @example
+ * findingOf('amm-manipulation', ctx.instanceId, event, { severity: 'high', kind: 'manipulation', ... });
+ */
+export function findingOf(
+  type: string,
+  instanceId: string,
+  event: { chainId: number; block: Finding['block'] },
+  input: FindingInput,
+): Finding {
+  return makeFinding({
+    ...input,
+    confidence: Math.max(0, Math.min(1, input.confidence)),
+    detector: type,
+    detectorInstance: instanceId,
+    subject: { chainId: event.chainId, ...input.subject },
+    block: event.block,
+  });
+}

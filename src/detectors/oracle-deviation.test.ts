@@ -2,8 +2,10 @@ import type { Hex } from 'viem';
 import { describe, expect, it } from 'vitest';
 import type { FeedAnswer } from '../protocols/chainlink/feed';
 import { findingId } from './finding';
+import { createBlockLogs } from './logs';
 import { deviationBps, type OracleDeviationParams, oracleDeviation } from './oracle-deviation';
 import { memoryDetectorState } from './run';
+import { testView } from './testing';
 import type { BlockEvent, Finding } from './types';
 import type { BlockView } from './view';
 
@@ -33,8 +35,7 @@ function fakeView(
 ): BlockView & { reads: string[] } {
   const reads: string[] = [];
   return {
-    chainId: 31337,
-    blockNumber: 100n,
+    ...testView({}, 100n),
     reads,
     async aaveAssetPrice(oracle, asset) {
       reads.push(`price:${oracle}:${asset}`);
@@ -81,6 +82,7 @@ async function detect(
     params: options.p ?? params(),
     view,
     state: memoryDetectorState()('inv-oracle'),
+    logs: createBlockLogs(options.event ?? blockEvent(), view),
   });
 }
 
@@ -226,6 +228,7 @@ describe('oracle-deviation detector', () => {
       params: p,
       view,
       state: memoryDetectorState()('multi'),
+      logs: createBlockLogs(blockEvent(), view),
     });
     expect(findings.map((f) => [f.subject.asset, f.severity])).toEqual([[INV, 'critical']]);
     expect(view.reads.sort()).toEqual(

@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../common/logger';
 import { makeFinding } from './finding';
+import { createBlockLogs } from './logs';
 import type { BlockEvent, DetectorInstance, DetectorState, Finding } from './types';
 import type { BlockView } from './view';
 
@@ -19,6 +20,8 @@ export async function runDetectors(
   view: BlockView,
   options: RunDetectorsOptions,
 ): Promise<Finding[]> {
+  // One log index per block, shared: a topic is dispatched once, an event decoded once.
+  const logs = createBlockLogs(event, view);
   const results = await Promise.all(
     detectors.map(async (d) => {
       let timer: NodeJS.Timeout | undefined;
@@ -29,7 +32,7 @@ export async function runDetectors(
             options.timeoutMs,
           );
         });
-        return await Promise.race([d.run(event, view, options.stateOf(d.id)), timeout]);
+        return await Promise.race([d.run(event, view, options.stateOf(d.id), logs), timeout]);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         options.logger.warn(

@@ -7,6 +7,7 @@
  */
 import type { Hex } from 'viem';
 import type { BlockEvent, BlockRef } from '../chain/events';
+import { type BlockLogs, createBlockLogs } from './logs';
 import type { BlockView } from './view';
 
 export type { BlockEvent, BlockRef, ChainEvent } from '../chain/events';
@@ -60,8 +61,12 @@ export interface DetectorContext<P> {
   /** The configured instance id, stamped on every finding. */
   instanceId: string;
   params: P;
+  /** Protocol state at the event's block (prices, reserves, parameters, feed rounds, any view call). */
   view: BlockView;
+  /** The detector's own state, kept between blocks (history windows: `window.ts`). */
   state: DetectorState;
+  /** The block's logs, indexed by topic0; decode only the events the detector subscribes to. */
+  logs: BlockLogs;
 }
 
 export interface DetectorDefinition<P> {
@@ -75,13 +80,21 @@ export interface DetectorDefinition<P> {
 export interface DetectorInstance {
   id: string;
   type: string;
-  run(event: BlockEvent, view: BlockView, state: DetectorState): Promise<Finding[]>;
+  /** `logs`: the block's shared log index (`runDetectors` builds one per block); made here when omitted. */
+  run(event: BlockEvent, view: BlockView, state: DetectorState, logs?: BlockLogs): Promise<Finding[]>;
 }
 
 export function instantiate<P>(id: string, definition: DetectorDefinition<P>, params: P): DetectorInstance {
   return {
     id,
     type: definition.type,
-    run: (event, view, state) => definition.detect(event, { instanceId: id, params, view, state }),
+    run: (event, view, state, logs) =>
+      definition.detect(event, {
+        instanceId: id,
+        params,
+        view,
+        state,
+        logs: logs ?? createBlockLogs(event, view),
+      }),
   };
 }

@@ -1,12 +1,24 @@
 /**
  * Engine — the configured detectors: markets resolved from their addresses providers, and each
- * configured detector bound to its market's addresses, grouped by chain. One builder, so the
- * engine, `firebreak record` (which must make the same reads) and replay instantiate them alike.
+ * configured detector bound to its market's addresses (or to its chain), grouped by chain. One
+ * builder, so the engine, `firebreak record` (which must make the same reads) and replay
+ * instantiate them alike. Custom detectors in code are loaded here; declarative rules compiled.
  */
 import type { Client, Hex } from 'viem';
-import type { FirebreakConfig } from '../config/schema';
+import { readContract } from 'viem/actions';
+import type { DetectorConfig, FirebreakConfig } from '../config/schema';
+import { ammManipulation } from '../detectors/amm-manipulation';
+import { loadCustomDetector } from '../detectors/custom';
+import { governanceWatch } from '../detectors/governance-watch';
 import { oracleDeviation } from '../detectors/oracle-deviation';
+import { outflowRate } from '../detectors/outflow-rate';
+import { priceFeedIntegrity } from '../detectors/price-feed-integrity';
+import { riskThresholds } from '../detectors/risk-thresholds';
+import { ruleDetector } from '../detectors/rules';
+import { sharePriceJump } from '../detectors/share-price-jump';
 import { type DetectorInstance, instantiate } from '../detectors/types';
+import { volatilityBreaker } from '../detectors/volatility-breaker';
+import { poolAddressesProviderAbi } from '../protocols/aave-v3/abi';
 import { type AaveMarketAddresses, resolveAaveMarket } from '../protocols/aave-v3/market';
 
 export interface ConfiguredDetectors {
@@ -16,6 +28,13 @@ export interface ConfiguredDetectors {
   marketsByAddress: Map<Hex, AaveMarketAddresses>;
   /** Detector instances by chain name. */
   byChain: Map<string, DetectorInstance[]>;
+}
+
+export interface BuildDetectorsOptions {
+  /** Only the detectors of these chains (and only their markets are resolved). */
+  chains?: readonly string[];
+  /** Where relative `module` paths of custom detectors start; the working directory by default. */
+  baseDir?: string;
 }
 
 /**
@@ -28,7 +47,7 @@ export interface ConfiguredDetectors {
 export async function buildDetectors(
   config: FirebreakConfig,
   clientOf: (chainName: string) => Client,
-  options: { chains?: readonly string[] } = {},
+  options: BuildDetectorsOptions = {},
 ): Promise<ConfiguredDetectors> {
   const wanted = (chain: string) => options.chains === undefined || options.chains.includes(chain);
   const markets = new Map<string, AaveMarketAddresses>();
@@ -41,20 +60,100 @@ export async function buildDetectors(
   }
   const byChain = new Map<string, DetectorInstance[]>();
   for (const d of config.detectors) {
-    const market = config.markets.find((m) => m.id === d.market)!;
-    if (!wanted(market.chain)) continue;
-    const resolved = markets.get(d.market)!;
-    const instance = instantiate(d.id, oracleDeviation, {
-      market: resolved.addressesProvider,
-      oracle: resolved.oracle,
-      oracleDecimals: resolved.baseCurrencyDecimals,
-      assets: d.params.assets,
-      thresholdBps: d.params.thresholdBps,
-      criticalBps: d.params.criticalBps,
-    });
-    const list = byChain.get(market.chain) ?? [];
+    const marketConfig = d.market !== undefined ? config.markets.find((m) => m.id === d.market) : undefined;
+    const chain = marketConfig?.chain ?? ('chain' in d ? d.chain : undefined);
+    if (chain === undefined || !wanted(chain)) continue;
+    const market = d.market !== undefined ? markets.get(d.market) : undefined;
+    const instance = await instantiateConfigured(
+      d,
+      market,
+      () => clientOf(chain),
+      options.baseDir ?? process.cwd(),
+    );
+    const list = byChain.get(chain) ?? [];
     list.push(instance);
-    byChain.set(market.chain, list);
+    byChain.set(chain, list);
   }
   return { markets, marketsByAddress, byChain };
+}
+
+const needMarket = (d: DetectorConfig, market: AaveMarketAddresses | undefined): AaveMarketAddresses => {
+  if (!market) throw new Error(`detector ${d.id} (${d.type}) needs a market`); // the config's cross-checks say so first
+  return market;
+};
+
+async function instantiateConfigured(
+  d: DetectorConfig,
+  market: AaveMarketAddresses | undefined,
+  client: () => Client,
+  baseDir: string,
+): Promise<DetectorInstance> {
+  switch (d.type) {
+    case 'oracle-deviation': {
+      const m = needMarket(d, market);
+      return instantiate(d.id, oracleDeviation, {
+        market: m.addressesProvider,
+        oracle: m.oracle,
+        oracleDecimals: m.baseCurrencyDecimals,
+        assets: d.params.assets,
+        thresholdBps: d.params.thresholdBps,
+        criticalBps: d.params.criticalBps,
+        sustainBps: d.params.sustainBps ?? 500,
+        sustainBlocks: d.params.sustainBlocks ?? 10,
+      });
+    }
+    case 'price-feed-integrity':
+      return instantiate(d.id, priceFeedIntegrity, d.params);
+    case 'amm-manipulation':
+      return instantiate(d.id, ammManipulation, d.params);
+    case 'outflow-rate':
+      return instantiate(d.id, outflowRate, {
+        ...d.params,
+        pool: market?.pool,
+        market: market?.addressesProvider,
+      });
+    case 'volatility-breaker':
+      return instantiate(d.id, volatilityBreaker, {
+        ...d.params,
+        sources: d.params.sources.map((s) =>
+          'asset' in s ? { aaveOracle: needMarket(d, market).oracle, asset: s.asset, symbol: s.symbol } : s,
+        ),
+      });
+    case 'governance-watch': {
+      const contracts = d.params.marketContracts && market;
+      const aclManager = contracts
+        ? ((
+            await readContract(client(), {
+              address: market.addressesProvider,
+              abi: poolAddressesProviderAbi,
+              functionName: 'getACLManager',
+            })
+          ).toLowerCase() as Hex)
+        : undefined;
+      return instantiate(d.id, governanceWatch, {
+        market: market?.addressesProvider,
+        pool: contracts ? market.pool : undefined,
+        poolConfigurator: contracts ? market.poolConfigurator : undefined,
+        oracle: contracts ? market.oracle : undefined,
+        aclManager,
+        addressesProvider: contracts ? market.addressesProvider : undefined,
+        timelocks: d.params.timelocks,
+        minDelaySeconds: d.params.minDelaySeconds,
+        warnBeforeSeconds: d.params.warnBeforeSeconds,
+      });
+    }
+    case 'share-price-jump':
+      return instantiate(d.id, sharePriceJump, d.params);
+    case 'rule':
+      return instantiate(d.id, ruleDetector(d.id, d.params), d.params);
+    case 'risk-thresholds':
+      return instantiate(d.id, riskThresholds, {
+        ...d.params,
+        market: needMarket(d, market).addressesProvider,
+      });
+    case 'custom': {
+      const { definition, params } = await loadCustomDetector(d.module, d.export, d.params, baseDir, d.id);
+      return instantiate(d.id, definition, params);
+    }
+  }
 }

@@ -20,7 +20,7 @@
  * backs off and restarts from its checkpoint, and the other chains go on.
  */
 
-import type { Client, EIP1193Provider, Hex } from 'viem';
+import type { Client, EIP1193Provider } from 'viem';
 import type { HeadWakeups } from '../chain/block-source';
 import type { BlockRef, FinalizedEvent, ReorgEvent } from '../chain/events';
 import { createIngestor, type Ingestor, type IngestorOptions } from '../chain/ingest';
@@ -31,7 +31,7 @@ import { type RecordedCall, type RpcPool, recordingClient } from '../chain/rpc-p
 import { anySignal, type Common } from '../common/common';
 import { describeError, FirebreakError } from '../common/errors';
 import { abortableSleep } from '../common/sleep';
-import { resolveSecret, type SecretSource } from '../config/load';
+import type { SecretSource } from '../config/load';
 import type { ChainConfig, FirebreakConfig } from '../config/schema';
 import { memoryDetectorState, runDetectors } from '../detectors/run';
 import type { BlockEvent, DetectorInstance, Finding } from '../detectors/types';
@@ -44,7 +44,7 @@ import {
 } from '../incidents/manager';
 import type { AaveMarketAddresses } from '../protocols/aave-v3/market';
 import { createAavePlanBuilder } from '../respond/actions/aave-v3';
-import { createEoaExecutor, type Executor } from '../respond/executors/eoa';
+import { createExecutors } from '../respond/executors';
 import {
   type ActionRepository,
   createResponder,
@@ -173,7 +173,6 @@ export interface Engine {
 
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const { config, common } = options;
-  const chainConfigs = new Map(config.chains.map((c) => [c.name, c]));
   const chainOf = (name: string): EngineChain => {
     const chain = options.chains.get(name);
     if (!chain)
@@ -190,32 +189,16 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   for (const [chain, extra] of Object.entries(options.extraDetectors ?? {}))
     detectorsByChain.set(chain, [...(detectorsByChain.get(chain) ?? []), ...extra]);
 
+  // Stopping the engine stops its loops and whatever its executors still watch (a quorum pending).
+  const halt = new AbortController();
+  const signal = anySignal([common.signal, halt.signal]);
+
   // Executors: keys are resolved here, once, and live only inside each executor's closure.
-  const executors = new Map<string, Executor>();
-  for (const e of config.executors) {
-    const chain = chainConfigs.get(e.chain)!;
-    const key = resolveSecret(e.key, `executors[${e.id}].key`, options.secrets);
-    if (!/^0x[0-9a-fA-F]{64}$/.test(key)) {
-      throw new FirebreakError(
-        'ERR_CONFIG_INVALID',
-        `executors[${e.id}].key: environment variable ${e.key.env} does not hold a private key\n    fix: set it to a 0x-prefixed 32-byte hex key`,
-      );
-    }
-    executors.set(
-      e.id,
-      createEoaExecutor({
-        id: e.id,
-        client: chainOf(e.chain).client,
-        chainId: chain.id,
-        privateKey: key as Hex,
-        priorityFeeGwei: e.priorityFeeGwei,
-        maxFeeGwei: e.maxFeeGwei,
-        dryRun: e.dryRun,
-        receiptPollMs: chain.pollIntervalMs,
-        common,
-      }),
-    );
-  }
+  const executors = createExecutors(config, {
+    clientOf: (name) => chainOf(name).client,
+    secrets: options.secrets,
+    common: { ...common, signal },
+  });
 
   const incidents = await createIncidentManager(options.store, common.clock);
 
@@ -253,8 +236,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   });
 
   const { store } = options;
-  const halt = new AbortController();
-  const signal = anySignal([common.signal, halt.signal]);
   const stateOf = memoryDetectorState();
 
   /** Runs a store transaction, retried a few times with backoff; the incident memory is reloaded after a failure. */

@@ -13,7 +13,7 @@ import type { PlaybookConfig } from '../config/schema';
 import type { BlockEvent } from '../detectors/types';
 import type { IncidentManager, IngestResult } from '../incidents/manager';
 import type { TimelineEventType } from '../incidents/types';
-import type { Executor } from './executors/eoa';
+import type { Executor, QuorumOutcome, QuorumProgress, SentAction } from './executors/types';
 import { checkGuardrails, type GuardrailSettings } from './guardrails';
 import { type Cooldowns, createCooldowns, type Decision, decide } from './playbooks';
 import type { ActionPlan, ActionRecord, ActionStatus } from './types';
@@ -77,6 +77,8 @@ export function createResponder(options: ResponderOptions): Responder {
   const inFlight = new Set<Promise<void>>();
   /** Action ids being planned or sent by this process right now. */
   const inProgress = new Set<string>();
+  /** Action ids whose confirmations are mined and whose quorum this process is watching. */
+  const watching = new Set<string>();
 
   const save = async (plan: ActionPlan, status: ActionStatus, patch: Partial<ActionRecord> = {}) => {
     const existing = await options.actions.getAction(plan.id);
@@ -111,16 +113,20 @@ export function createResponder(options: ResponderOptions): Responder {
 
   const execute = async (decision: Decision, event: BlockEvent) => {
     const id = actionId(decision);
-    if (inProgress.has(id)) return;
+    if (inProgress.has(id) || watching.has(id)) return;
     const previous = await options.actions.getAction(id);
     // Exactly once: sent, mined or verified actions are never sent again. A `planned` record left by
     // an earlier process was interrupted before its transactions were broadcast or recorded; it is
-    // planned again from fresh state, which sends nothing if the effect is already in place.
+    // planned again from fresh state, which sends nothing if the effect is already in place. An
+    // `awaiting-quorum` record that this process is not watching (it was written before a restart)
+    // goes through again too: the quorum executor sends nothing for a call its agent already
+    // confirmed, and picks up where the proposal stands.
     if (
       previous &&
       previous.status !== 'failed' &&
       previous.status !== 'refused' &&
-      previous.status !== 'planned'
+      previous.status !== 'planned' &&
+      previous.status !== 'awaiting-quorum'
     )
       return;
     inProgress.add(id);
@@ -236,7 +242,7 @@ export function createResponder(options: ResponderOptions): Responder {
       return;
     }
 
-    let sent: Awaited<ReturnType<Executor['send']>>;
+    let sent: SentAction;
     try {
       sent = await executor.send(plan, gas, { baseFeePerGas: event.block.baseFeePerGas ?? null });
     } catch (error) {
@@ -248,67 +254,69 @@ export function createResponder(options: ResponderOptions): Responder {
       });
       return;
     }
-    options.hooks?.onSent?.({ plan, txHashes: sent.txHashes, event, sentAt: sent.sentAt });
-    await save(plan, 'sent', { txHashes: sent.txHashes, sentBlock: block });
-    await incidents.record(
-      incidentId,
-      'tx-sent',
-      `sent ${plan.calls.length} tx from ${executor.id} (${executor.address}): ${plan.calls.map((c) => c.description).join(', ')}`,
-      { actionId: plan.id, txHashes: sent.txHashes },
-      block,
-    );
+    if (sent.txHashes.length === 0) {
+      // A quorum executor whose agent has confirmed every call already (before a restart, say).
+      await incidents.record(
+        incidentId,
+        'decision',
+        `no transaction from ${executor.id} (${executor.address}): ${sent.note ?? 'nothing left to send'}`,
+        { actionId: plan.id },
+        block,
+      );
+    } else {
+      options.hooks?.onSent?.({ plan, txHashes: sent.txHashes, event, sentAt: sent.sentAt });
+      await save(plan, 'sent', { txHashes: sent.txHashes, sentBlock: block });
+      await incidents.record(
+        incidentId,
+        'tx-sent',
+        `sent ${sent.txHashes.length} tx from ${executor.id} (${executor.address}): ${plan.calls.map((c) => c.description).join(', ')}`,
+        { actionId: plan.id, txHashes: sent.txHashes },
+        block,
+      );
+    }
 
     const finish = confirm(plan, sent, incidentId);
     inFlight.add(finish);
     void finish.finally(() => inFlight.delete(finish));
   };
 
-  const confirm = async (
-    plan: ActionPlan,
-    sent: Awaited<ReturnType<Executor['send']>>,
-    incidentId: string,
-  ) => {
+  const confirm = async (plan: ActionPlan, sent: SentAction, incidentId: string) => {
     let minedBlock: bigint | null = null;
     try {
       const receipts = await sent.receipts;
       minedBlock = maxBig(receipts.map((r) => r.blockNumber));
-      await save(plan, 'mined', { minedBlock });
-      await incidents.record(
-        incidentId,
-        'tx-mined',
-        `mined in block ${minedBlock}: ${receipts.map((r) => `${r.transactionHash.slice(0, 10)}… (index ${r.transactionIndex})`).join(', ')}`,
-        {
-          actionId: plan.id,
-          blocks: receipts.map((r) => r.blockNumber.toString()),
-          indexes: receipts.map((r) => r.transactionIndex),
-        },
-        minedBlock,
-      );
-      const failures: string[] = [];
-      for (const check of plan.effects) {
-        const actual = await check.read();
-        if (actual !== check.expected)
-          failures.push(`${check.description}: expected ${String(check.expected)}, read ${String(actual)}`);
+      // A quorum executor says whether its confirmations made the calls or wait for more agents.
+      const quorum: QuorumProgress | undefined = sent.quorum ? await sent.quorum : undefined;
+      const waiting = quorum !== undefined && !quorum.executed;
+      const status = waiting ? 'awaiting-quorum' : 'mined';
+      await save(plan, status, { minedBlock, ...(waiting ? { reason: quorum.summary } : {}) });
+      if (receipts.length > 0) {
+        await incidents.record(
+          incidentId,
+          'tx-mined',
+          `mined in block ${minedBlock}: ${receipts.map((r) => `${r.transactionHash.slice(0, 10)}… (index ${r.transactionIndex})`).join(', ')}${quorum ? ` — ${quorum.summary}` : ''}`,
+          {
+            actionId: plan.id,
+            blocks: receipts.map((r) => r.blockNumber.toString()),
+            indexes: receipts.map((r) => r.transactionIndex),
+            ...(quorum ? { quorum: quorum.details } : {}),
+          },
+          minedBlock,
+        );
+      } else if (quorum) {
+        await incidents.record(
+          incidentId,
+          'decision',
+          quorum.summary,
+          { actionId: plan.id, quorum: quorum.details },
+          null,
+        );
       }
-      if (failures.length > 0) {
-        await stop(plan, 'failed', failures.join('; '), {
-          type: 'effect-failed',
-          summary: `effect NOT verified: ${failures.join('; ')}`,
-          block: minedBlock,
-        });
-        options.hooks?.onVerified?.({ plan, ok: false, minedBlock });
+      if (waiting) {
+        if (quorum.outcome) watchQuorum(plan, quorum.outcome, incidentId);
         return;
       }
-      await save(plan, 'verified');
-      await incidents.record(
-        incidentId,
-        'effect-verified',
-        `effect verified: ${plan.effects.map((e) => e.description).join('; ')}`,
-        { actionId: plan.id },
-        minedBlock,
-      );
-      await incidents.setStatus(incidentId, 'contained', `${plan.action} landed and verified`, minedBlock);
-      options.hooks?.onVerified?.({ plan, ok: true, minedBlock });
+      await verify(plan, incidentId, minedBlock);
     } catch (error) {
       await stop(plan, 'failed', describeError(error), {
         type: 'effect-failed',
@@ -317,6 +325,77 @@ export function createResponder(options: ResponderOptions): Responder {
       });
       options.hooks?.onVerified?.({ plan, ok: false, minedBlock });
     }
+  };
+
+  /**
+   * Follows an action waiting for other agents, outside `settled()` (it can wait for as long as the
+   * proposal lives): once the calls are made, the effect is verified as for any mined action.
+   */
+  const watchQuorum = (plan: ActionPlan, outcome: Promise<QuorumOutcome | null>, incidentId: string) => {
+    watching.add(plan.id);
+    void (async () => {
+      let block: bigint | null = null;
+      try {
+        const result = await outcome;
+        if (result === null) return; // shutdown or an unreachable chain: the record stays awaiting-quorum
+        if (!result.executed) {
+          await stop(plan, 'failed', result.reason, {
+            type: 'effect-failed',
+            summary: `effect NOT reached: ${result.reason}`,
+            block: null,
+          });
+          options.hooks?.onVerified?.({ plan, ok: false, minedBlock: null });
+          return;
+        }
+        block = result.block;
+        await save(plan, 'mined', { minedBlock: block, reason: null });
+        await incidents.record(
+          incidentId,
+          'tx-mined',
+          result.summary,
+          { actionId: plan.id, quorum: result.details },
+          block,
+        );
+        await verify(plan, incidentId, block);
+      } catch (error) {
+        await stop(plan, 'failed', describeError(error), {
+          type: 'effect-failed',
+          summary: `action failed while waiting for the quorum: ${describeError(error)}`,
+          block,
+        }).catch((e) => common.logger.error({ err: describeError(e) }, 'recording a failed action failed'));
+      } finally {
+        watching.delete(plan.id);
+      }
+    })();
+  };
+
+  /** Reads the planned effects back once the calls are made: `verified` and contained, or `failed`. */
+  const verify = async (plan: ActionPlan, incidentId: string, minedBlock: bigint | null) => {
+    const failures: string[] = [];
+    for (const check of plan.effects) {
+      const actual = await check.read();
+      if (actual !== check.expected)
+        failures.push(`${check.description}: expected ${String(check.expected)}, read ${String(actual)}`);
+    }
+    if (failures.length > 0) {
+      await stop(plan, 'failed', failures.join('; '), {
+        type: 'effect-failed',
+        summary: `effect NOT verified: ${failures.join('; ')}`,
+        block: minedBlock,
+      });
+      options.hooks?.onVerified?.({ plan, ok: false, minedBlock });
+      return;
+    }
+    await save(plan, 'verified');
+    await incidents.record(
+      incidentId,
+      'effect-verified',
+      `effect verified: ${plan.effects.map((e) => e.description).join('; ')}`,
+      { actionId: plan.id },
+      minedBlock,
+    );
+    await incidents.setStatus(incidentId, 'contained', `${plan.action} landed and verified`, minedBlock);
+    options.hooks?.onVerified?.({ plan, ok: true, minedBlock });
   };
 
   return {

@@ -37,7 +37,18 @@ export interface ActionPlan {
   blastRadius: string;
 }
 
-export type ActionStatus = 'planned' | 'refused' | 'sent' | 'mined' | 'verified' | 'failed';
+/**
+ * `awaiting-quorum`: a quorum executor's confirmations are mined but fewer than k agents have
+ * confirmed, so the calls have not been made yet (the record's `reason` says how many).
+ */
+export type ActionStatus =
+  | 'planned'
+  | 'refused'
+  | 'sent'
+  | 'mined'
+  | 'awaiting-quorum'
+  | 'verified'
+  | 'failed';
 
 export interface ActionRecord {
   id: string;

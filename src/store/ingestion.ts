@@ -337,7 +337,8 @@ export function countLiveFindings(db: StoreDb, incidentIds: readonly string[]): 
   });
 }
 
-const TAKEN: readonly ActionStatus[] = ['sent', 'mined', 'verified'];
+// A confirmation on a quorum's proposal is on-chain already: taken, though the call may not have run.
+const TAKEN: readonly ActionStatus[] = ['sent', 'awaiting-quorum', 'mined', 'verified'];
 
 /** Ids of the actions already sent for each incident (sent, mined or verified): a reorg does not undo them. */
 export function listActionsTaken(

@@ -7,7 +7,7 @@
  * effect by reading state back. The key never leaves this closure: it is not logged, stored or
  * returned.
  */
-import { type Client, type Hex, parseGwei, type TransactionReceipt } from 'viem';
+import { type Client, type Hex, parseGwei } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
   estimateContractGas,
@@ -18,7 +18,10 @@ import {
 import { signCall } from '../../chain/transactions';
 import type { Common } from '../../common/common';
 import { describeError, FirebreakError } from '../../common/errors';
-import type { ActionPlan } from '../types';
+import type { Executor } from './types';
+
+// The interface lives in ./types (shared with the guardian-hub executor); re-exported for existing importers.
+export type { Executor, SendContext, SentAction } from './types';
 
 export interface EoaExecutorOptions {
   id: string;
@@ -31,30 +34,6 @@ export interface EoaExecutorOptions {
   /** How often to ask for receipts (the chain's poll interval). */
   receiptPollMs: number;
   common: Common;
-}
-
-export interface SendContext {
-  /** Base fee of the block being responded to, to price the next one. */
-  baseFeePerGas: bigint | null;
-}
-
-export interface SentAction {
-  txHashes: Hex[];
-  /** Monotonic milliseconds (clock.monotonic) right after the last broadcast. */
-  sentAt: number;
-  /** Resolves when every transaction is mined; rejects if one reverts or is dropped. */
-  receipts: Promise<TransactionReceipt[]>;
-}
-
-export interface Executor {
-  id: string;
-  type: 'eoa';
-  address: Hex;
-  dryRun: boolean;
-  /** Simulates every call; throws ERR_SIMULATION_FAILED with the decoded reason if one would revert. Returns gas per call. */
-  simulate(plan: ActionPlan): Promise<bigint[]>;
-  /** Signs and broadcasts the plan's calls (after `simulate`). */
-  send(plan: ActionPlan, gas: bigint[], ctx: SendContext): Promise<SentAction>;
 }
 
 export function createEoaExecutor(options: EoaExecutorOptions): Executor {
@@ -153,7 +132,8 @@ export function createEoaExecutor(options: EoaExecutorOptions): Executor {
   };
 }
 
-function firstLine(error: unknown): string {
+/** The revert reason (or first line) of an error, for a timeline entry. */
+export function firstLine(error: unknown): string {
   const text = describeError(error);
   const reason =
     /reverted with the following reason:\s*\n?(.*)/.exec(text)?.[1] ?? /Error: (.*)/.exec(text)?.[1];
