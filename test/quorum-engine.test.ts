@@ -139,11 +139,19 @@ describe('quorum before action', () => {
     expect(health.find((h) => h.index === 0)?.demoted).toBe(true);
   }, 60_000);
 
-  it('acts when the honest majority confirms the block and the reads, outvoting a liar', async () => {
-    proxies[2]!.setFault({ kind: 'lie', seed: 'liar' });
+  it('acts when the honest majority confirms the block, outvoting a liar', async () => {
+    // The liar lies about blocks only. (Lying about eth_call too made this test depend on which
+    // endpoint the pool's latency ranking picked for the detectors' reads: when a loaded machine
+    // made the liar the fastest, the reads themselves were lies and holding the action was right.)
+    proxies[2]!.setFault(
+      { kind: 'lie', seed: 'liar' },
+      { methods: ['eth_getBlockByNumber', 'eth_getBlockByHash'] },
+    );
     const { timeline, health } = await respondTo(2, (real) => real);
     const types = timeline.map((e) => e.type);
-    expect(types).toContain('tx-sent');
+    // On failure, say what happened instead (which entry, which reason, which endpoint was demoted).
+    const story = JSON.stringify({ timeline: timeline.map((e) => [e.type, e.summary]), health });
+    expect(types, story).toContain('tx-sent');
     expect(types).toContain('effect-verified');
     expect(await invFrozen()).toBe(true);
     expect(health.find((h) => h.index === 2)?.demoted).toBe(true);
