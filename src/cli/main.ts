@@ -17,6 +17,7 @@ import { type DrillProgress, runDrill } from '../drills/runner';
 import { loadScenario } from '../drills/scenario';
 import { recordChain } from '../engine/record';
 import { replayRecording } from '../engine/replay';
+import { analyseScenarioRisk, checkOutputPath, writeRiskReport } from '../engine/risk';
 import { bold, dim, renderScorecard, renderTimeline, yellow } from './output';
 import { runLive } from './run';
 
@@ -27,6 +28,13 @@ Usage:
       Deploy the scenario's market on the embedded chain, run it unprotected and then protected
       by Firebreak, print the scorecard and the incident timeline. Exit 0 on pass, 1 on fail.
       --block-budget-ms  wall-clock time the engine gets per block (default 12000; 250 is L2-like)
+  firebreak risk <scenario.yaml> --md <report.md> [--json out.json] [--at end|deploy]
+                 [--shock <bps>] [--shock-assets A,B] [--paths N] [--seed N] [--quiet]
+      Deploy the scenario's market on the embedded chain (after its timeline with nobody
+      responding, or --at deploy), build its positions, and write a Markdown risk report with
+      SVG charts next to it: health factors, liquidations-at-risk and bad-debt curves, a
+      liquidation cascade (--shock, default 3000 bps, on --shock-assets, default the largest
+      collateral), contagion, the sensitivity table and Monte Carlo VaR/LaR.
   firebreak run --config <firebreak.config.yaml|.ts>
       Follow the configured chains and respond to incidents until interrupted (Ctrl-C).
   firebreak record --config <file> [--chain <name>] --from <block> --to <block|latest> --out <file.jsonl.gz>
@@ -62,6 +70,8 @@ export async function main(argv: string[]): Promise<number> {
         return await drill(rest);
       case 'run':
         return await run(rest);
+      case 'risk':
+        return await risk(rest);
       case 'config':
         return await config(rest);
       case 'record':
@@ -151,6 +161,71 @@ async function drill(args: string[]): Promise<number> {
   console.log(dim(`\nincident store of the protected run (PGlite): ${storeDir}`));
   console.log(dim(`done in ${(result.wallMs / 1000).toFixed(1)} s`));
   return result.verdict === 'pass' ? 0 : 1;
+}
+
+async function risk(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    md: { type: 'string' },
+    json: { type: 'string' },
+    at: { type: 'string' },
+    shock: { type: 'string' },
+    'shock-assets': { type: 'string' },
+    paths: { type: 'string' },
+    seed: { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
+  });
+  const example = 'firebreak risk scenarios/inverse-finance-2022.yaml --md risk/report.md';
+  const file = positionals[0];
+  const md = values.md as string | undefined;
+  if (!file) throw new FirebreakError('ERR_USAGE', `risk needs a scenario file\n    fix: ${example}`);
+  if (!md) throw new FirebreakError('ERR_USAGE', `risk needs --md <report.md>\n    fix: ${example}`);
+  const json = values.json as string | undefined;
+  checkOutputPath(md, '--md');
+  if (json) checkOutputPath(json, '--json');
+  const at = (values.at as string | undefined) ?? 'end';
+  if (at !== 'end' && at !== 'deploy')
+    throw new FirebreakError('ERR_USAGE', `--at must be "end" or "deploy", got "${at}"`);
+  const whole = (flag: string, min: number, max: number): number | undefined => {
+    const raw = values[flag] as string | undefined;
+    if (raw === undefined) return undefined;
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new FirebreakError(
+        'ERR_USAGE',
+        `--${flag} must be a whole number in ${min}..${max}, got "${raw}"`,
+      );
+    return v;
+  };
+  const shockBps = whole('shock', 1, 9999);
+  const paths = whole('paths', 1, 1_000_000);
+  const seed = whole('seed', 0, 2 ** 31 - 1);
+  const shockAssets = (values['shock-assets'] as string | undefined)
+    ?.split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  const scenario = loadScenario(file);
+  const quiet = values.quiet === true;
+  const started = performance.now();
+  const analysis = await analyseScenarioRisk(scenario, {
+    at,
+    ...(shockBps !== undefined ? { shockBps } : {}),
+    ...(shockAssets ? { shockAssets } : {}),
+    ...(paths !== undefined ? { paths } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+    onProgress: (m) => {
+      if (!quiet)
+        process.stderr.write(`${dim(`[${((performance.now() - started) / 1000).toFixed(1)}s]`)} ${m}\n`);
+    },
+  });
+  const written = writeRiskReport(analysis, { md, json });
+  const usd = (v: number) => `$${Math.round(v).toLocaleString('en-US')}`;
+  console.log(
+    `${bold(`firebreak risk: ${scenario.title}`)} — block ${analysis.blockNumber}, ${analysis.snapshot.accounts.length} accounts\n` +
+      `  debt ${usd(analysis.now.totalDebtUsd)}, liquidatable now ${usd(analysis.now.liquidatableDebtUsd)}, bad debt now ${usd(analysis.now.badDebtUsd)}\n` +
+      `  VaR ${usd(analysis.monteCarlo.valueAtRiskUsd)}, cascade bad debt ${usd(analysis.cascade.result.badDebtUsd)}`,
+  );
+  console.log(dim(`wrote ${written.length} file(s): ${written.join(', ')}`));
+  return 0;
 }
 
 async function config(args: string[]): Promise<number> {

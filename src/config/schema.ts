@@ -266,6 +266,8 @@ export const riskThresholdsParams = z
         everyBlocks: z.number().int().positive().default(50),
         /** Worker threads (0: the engine's thread). */
         workers: z.number().int().min(0).default(0),
+        /** Blocks between a snapshot and the use of its VaR (0: at once); with workers, the block loop never waits. */
+        lagBlocks: z.number().int().min(0).default(0),
       })
       .refine(criticalAbove, criticalMessage)
       .optional(),

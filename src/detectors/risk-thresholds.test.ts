@@ -162,6 +162,48 @@ describe('risk-thresholds detector', () => {
     expect(h!.evidence.valueUsd).toBe(0);
   });
 
+  it('with lagBlocks, VaR runs in a worker and is used exactly lagBlocks blocks after its snapshot', async () => {
+    const s = syntheticSnapshot(800, 4);
+    const line = {
+      thresholdUsd: 0,
+      horizonDays: 3,
+      steps: 6,
+      paths: 120,
+      seed: 5,
+      volatility: 1.2,
+      correlation: 0.3,
+      everyBlocks: 10,
+      lagBlocks: 3,
+      workers: 1,
+    };
+    const run = detectorHarness(riskThresholds, params({ var: line }));
+    expect(await run(testBlock(200n), viewOf(s))).toEqual([]);
+    expect(await run(testBlock(202n), viewOf(s))).toEqual([]);
+    const [f] = await run(testBlock(203n), viewOf(s));
+    const { dynamics, correlation } = varDynamics(s, line);
+    const direct = await monteCarloRisk(s, {
+      dynamics,
+      correlation,
+      horizonDays: 3,
+      steps: 6,
+      paths: 120,
+      seed: 5,
+      workers: 0,
+    });
+    expect(f!.evidence.computedAtBlock).toBe('200');
+    expect(f!.evidence.valueUsd).toBeCloseTo(direct.valueAtRiskUsd, 2);
+    // The next block seen ≥ 10 blocks later (211) starts the next computation, used from 214;
+    // until then the one from 200 stands.
+    const empty = { ...s, debt: new Float64Array(s.debt.length) };
+    const [g] = await run(testBlock(211n), viewOf(empty, 211n));
+    expect(g!.evidence.computedAtBlock).toBe('200');
+    const [g2] = await run(testBlock(213n), viewOf(empty, 213n));
+    expect(g2!.evidence.computedAtBlock).toBe('200');
+    const [h] = await run(testBlock(214n), viewOf(empty, 214n));
+    expect(h!.evidence.computedAtBlock).toBe('211');
+    expect(h!.evidence.valueUsd).toBe(0);
+  }, 30_000);
+
   it('reports a market without a position book as degraded instead of staying silent', async () => {
     const run = detectorHarness(riskThresholds, params({ badDebt: { thresholdUsd: 1 } }));
     const [viaNull] = await run(testBlock(1n), viewOf(null));

@@ -10,7 +10,8 @@
  * - `lar` (kind `liquidity`): liquidations at risk — the debt of accounts with HF < 1 once the named
  *   assets fall by `shockBps` (each alone, the worst reported; or `together`);
  * - `var` (kind `insolvency`): Value at Risk, the `quantile` of net insolvent debt over seeded Monte
- *   Carlo price paths (GBM with jumps), recomputed every `everyBlocks` blocks (kept in `ctx.state`).
+ *   Carlo price paths (GBM with jumps), recomputed every `everyBlocks` blocks (kept in `ctx.state`),
+ *   optionally in worker threads while the engine goes on, used `lagBlocks` blocks later.
  * A value at or above `thresholdUsd` is `high`, at or above `criticalUsd` `critical`. The dedupe key
  * names the metric, chain and market (and the shock for LaR), not the block or the severity: one
  * condition, one key, as it escalates. A market with no book is reported once per block as
@@ -57,8 +58,14 @@ export interface VarLine extends RiskLine {
   jumpStdev?: number | undefined;
   /** Recompute every this many blocks (the last result stands in between). */
   everyBlocks: number;
-  /** Worker threads for the paths (0: this thread). */
+  /** Worker threads for the paths (0: this thread, which the computation then blocks). */
   workers?: number | undefined;
+  /**
+   * Blocks between a snapshot and the use of its VaR (default 0: computed and used at once). With
+   * workers, the paths run while the engine handles these blocks; the result is used at the same
+   * block on every run (it waits for it there if it is late), so findings stay reproducible.
+   */
+  lagBlocks?: number | undefined;
 }
 
 export interface RiskThresholdsParams {
@@ -379,16 +386,21 @@ export const riskThresholds: DetectorDefinition<RiskThresholdsParams> = {
 
     if (params.var) {
       const line = params.var;
-      const key = `var:${market}`;
+      const keyResult = `var:${market}`;
+      const keyPending = `var-pending:${market}`;
       const block = event.block.number;
-      let cached = state.get<VarCache>(key);
+      let result = state.get<VarCache>(keyResult);
+      let pending = state.get<{ block: string; promise: Promise<VarCache> }>(keyPending);
+      // Going back (a reorg, a replay from earlier) forgets what was computed after the block.
+      if (result !== undefined && BigInt(result.block) > block) result = undefined;
+      if (pending !== undefined && BigInt(pending.block) > block) pending = undefined;
+      const lastStart = pending ? BigInt(pending.block) : result ? BigInt(result.block) : undefined;
       if (
-        cached === undefined ||
-        BigInt(cached.block) > block ||
-        block - BigInt(cached.block) >= BigInt(line.everyBlocks)
+        pending === undefined &&
+        (lastStart === undefined || block - lastStart >= BigInt(line.everyBlocks))
       ) {
         const { dynamics, correlation } = varDynamics(snapshot, line);
-        const r = await monteCarloRisk(book, {
+        const promise = monteCarloRisk(book, {
           dynamics,
           correlation,
           horizonDays: line.horizonDays,
@@ -397,15 +409,31 @@ export const riskThresholds: DetectorDefinition<RiskThresholdsParams> = {
           seed: line.seed,
           quantile: line.quantile ?? 0.95,
           workers: line.workers ?? 0,
-        });
-        cached = {
-          block: block.toString(),
-          valueAtRiskUsd: r.valueAtRiskUsd,
-          liquidationsAtRiskUsd: r.liquidationsAtRiskUsd,
-          meanInsolventUsd: r.meanInsolventUsd,
-        };
-        state.set(key, cached);
+        }).then(
+          (r): VarCache => ({
+            block: block.toString(),
+            valueAtRiskUsd: r.valueAtRiskUsd,
+            liquidationsAtRiskUsd: r.liquidationsAtRiskUsd,
+            meanInsolventUsd: r.meanInsolventUsd,
+          }),
+        );
+        promise.catch(() => {}); // awaited below or at a later block: never an unhandled rejection
+        pending = { block: block.toString(), promise };
       }
+      // The result is used `lagBlocks` blocks after its snapshot, whatever the wall clock did:
+      // the same blocks give the same findings.
+      if (pending !== undefined && block - BigInt(pending.block) >= BigInt(line.lagBlocks ?? 0)) {
+        try {
+          result = await pending.promise;
+        } finally {
+          pending = undefined;
+          state.set(keyPending, undefined);
+        }
+      }
+      state.set(keyPending, pending);
+      state.set(keyResult, result);
+      if (result === undefined) return findings;
+      const cached = result;
       const v = cached;
       const q = line.quantile ?? 0.95;
       raise(
