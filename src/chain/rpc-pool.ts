@@ -20,7 +20,9 @@
  * wrapping viem's `http` transport, to see status codes, `Retry-After` and raw bodies, and to keep
  * URLs out of error text in the first place.
  */
+
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import { type Chain, type Client, createClient, custom, type Hex, toHex } from 'viem';
@@ -669,6 +671,8 @@ export function createRpcPool(options: RpcPoolOptions): RpcPool {
 
   const states: EndpointState[] = endpoints.map(() => initialEndpointState());
   const closer = new AbortController();
+  // Every request in flight listens for close(): many at once during catch-up is expected.
+  setMaxListeners(200, closer.signal);
   let closed = false;
   let nextId = 1;
 
