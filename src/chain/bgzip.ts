@@ -123,7 +123,8 @@ export async function* readGzipText(path: string): AsyncGenerator<string> {
       const compressed = body.subarray(0, body.length - TRAILER);
       const crc = body.readUInt32LE(body.length - TRAILER);
       const isize = body.readUInt32LE(body.length - 4);
-      const text = inflate(compressed).then((out) => {
+      // One output chunk of the known size: no concatenation of 16 KiB pieces afterwards.
+      const text = inflate(compressed, { chunkSize: Math.max(64 * 1024, isize) }).then((out) => {
         if (out.length !== isize || crc32(out) !== crc)
           throw new Error(`gzip member at byte ${at} is damaged (length or CRC mismatch)`);
         return out;
