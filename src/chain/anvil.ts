@@ -20,7 +20,6 @@ import {
   custom,
   defineChain,
   type EIP1193Provider,
-  type Hex,
   http,
   publicActions,
   testActions,
@@ -29,7 +28,13 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { FirebreakError } from '../common/errors';
-import { deriveKeys, type EmbeddedChain, type EmbeddedChainOptions, type EmbeddedClient } from './embedded';
+import {
+  deriveKeys,
+  devNodeControls,
+  type EmbeddedChain,
+  type EmbeddedChainOptions,
+  type EmbeddedClient,
+} from './embedded';
 
 const require = createRequire(import.meta.url);
 
@@ -139,21 +144,7 @@ export async function createAnvilChain(options: EmbeddedChainOptions = {}): Prom
     provider: provider as unknown as EIP1193Provider,
     client,
     accounts,
-    snapshot: async () => (await request('evm_snapshot')) as Hex,
-    revert: async (id) => {
-      const ok = await request('evm_revert', [id]);
-      if (ok !== true) throw new Error(`evm_revert(${id}) failed: unknown or already used snapshot`);
-    },
-    setAutomine: async (enabled) => {
-      await request('evm_setAutomine', [enabled]);
-    },
-    mine: async (opts = {}) => {
-      await request('evm_mine', opts.timestamp === undefined ? [] : [Number(opts.timestamp)]);
-      return BigInt((await request('eth_blockNumber')) as string);
-    },
-    setBalance: async (address, wei) => {
-      await request('anvil_setBalance', [address, toHex(wei)]);
-    },
+    ...devNodeControls(request, 'anvil_setBalance'),
     // Anvil is a node already: serving it is handing out its URL.
     serve: async () => ({ url, wsUrl: url.replace(/^http/, 'ws'), close: async () => {} }),
     close: async () => {

@@ -120,6 +120,33 @@ type CreateHardhatNetworkProvider = (
   artifacts: undefined,
 ) => Promise<EdrProviderLike>;
 
+/**
+ * The test-node methods both local EVMs answer alike (EDR here, anvil in anvil.ts): snapshots,
+ * automine, mining, balances.
+ */
+export function devNodeControls(
+  request: (method: string, params?: unknown[]) => Promise<unknown>,
+  setBalanceMethod: 'hardhat_setBalance' | 'anvil_setBalance',
+): Pick<EmbeddedChain, 'snapshot' | 'revert' | 'setAutomine' | 'mine' | 'setBalance'> {
+  return {
+    snapshot: async () => (await request('evm_snapshot')) as Hex,
+    revert: async (id) => {
+      const ok = await request('evm_revert', [id]);
+      if (ok !== true) throw new Error(`evm_revert(${id}) failed: unknown or already used snapshot`);
+    },
+    setAutomine: async (enabled) => {
+      await request('evm_setAutomine', [enabled]);
+    },
+    mine: async (opts = {}) => {
+      await request('evm_mine', opts.timestamp === undefined ? [] : [Number(opts.timestamp)]);
+      return BigInt((await request('eth_blockNumber')) as string);
+    },
+    setBalance: async (address, wei) => {
+      await request(setBalanceMethod, [address, toHex(wei)]);
+    },
+  };
+}
+
 /** Deterministic private keys: keccak(seed, index). */
 export function deriveKeys(seed: string, count: number): Hex[] {
   return Array.from({ length: count }, (_, i) => keccak256(toHex(`${seed}/${i}`)));
@@ -189,21 +216,7 @@ export async function createEmbeddedChain(options: EmbeddedChainOptions = {}): P
       const account = privateKeyToAccount(privateKey);
       return { address: account.address, privateKey, account };
     }),
-    snapshot: async () => (await request('evm_snapshot')) as Hex,
-    revert: async (id) => {
-      const ok = await request('evm_revert', [id]);
-      if (ok !== true) throw new Error(`evm_revert(${id}) failed: unknown or already used snapshot`);
-    },
-    setAutomine: async (enabled) => {
-      await request('evm_setAutomine', [enabled]);
-    },
-    mine: async (opts = {}) => {
-      await request('evm_mine', opts.timestamp === undefined ? [] : [Number(opts.timestamp)]);
-      return BigInt((await request('eth_blockNumber')) as string);
-    },
-    setBalance: async (address, wei) => {
-      await request('hardhat_setBalance', [address, toHex(wei)]);
-    },
+    ...devNodeControls(request, 'hardhat_setBalance'),
     serve: async ({ hostname = '127.0.0.1', port = 0 } = {}) => {
       if (!LOOPBACK_HOSTS.has(hostname)) {
         throw new Error(

@@ -17,6 +17,7 @@ import type { BlockEvent } from './events';
 import {
   type CompactLog,
   callKey,
+  indexCalls,
   type RecordedCall,
   type RecordingHeader,
   type RecordingLine,
@@ -84,14 +85,7 @@ export async function openRecordedSource(
   const range = `blocks ${from}–${to} of chain ${header.chainId}`;
 
   const calls = new Map<bigint, Map<string, RecordedCall>>();
-  const addCalls = (n: bigint, list: readonly RecordedCall[]) => {
-    let at = calls.get(n);
-    if (!at) {
-      at = new Map();
-      calls.set(n, at);
-    }
-    for (const c of list) at.set(callKey(c.to, c.data), c);
-  };
+  const addCalls = (n: bigint, list: readonly RecordedCall[]) => indexCalls(calls, n, list);
 
   // The lines before the first block: the setup reads (pinned to `to`).
   let pending: RecordingLine | undefined;

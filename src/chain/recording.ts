@@ -64,6 +64,20 @@ export type RecordingLine =
 
 export const callKey = (to: string, data: string) => `${to.toLowerCase()}:${data.toLowerCase()}`;
 
+/** Adds a block's recorded calls to an index by block, then by `to:data` (a later one wins). */
+export function indexCalls(
+  index: Map<bigint, Map<string, RecordedCall>>,
+  block: bigint,
+  calls: readonly RecordedCall[],
+): void {
+  let at = index.get(block);
+  if (!at) {
+    at = new Map();
+    index.set(block, at);
+  }
+  for (const c of calls) at.set(callKey(c.to, c.data), c);
+}
+
 /** A block's logs as the recording stores them; throws if a log is not of this block. */
 export function compactLogs(block: RpcBlock, logs: readonly RpcLog[]): CompactLog[] {
   const txs = block.transactions as readonly unknown[];
@@ -604,14 +618,7 @@ export async function loadRecording(path: string): Promise<Recording> {
   const blocks = new Map<bigint, { block: RpcBlock; logs: RpcLog[] }>();
   const byHash = new Map<string, bigint>();
   const calls = new Map<bigint, Map<string, RecordedCall>>();
-  const addCalls = (n: bigint, list: RecordedCall[]) => {
-    let at = calls.get(n);
-    if (!at) {
-      at = new Map();
-      calls.set(n, at);
-    }
-    for (const c of list) at.set(callKey(c.to, c.data), c);
-  };
+  const addCalls = (n: bigint, list: readonly RecordedCall[]) => indexCalls(calls, n, list);
   for await (const line of readRecording(path)) {
     switch (line.t) {
       case 'header':
