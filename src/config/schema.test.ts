@@ -202,6 +202,7 @@ describe('parseConfig: references between sections', () => {
 
   it.each([
     ['chains', 'name'],
+    ['chains', 'id'],
     ['markets', 'id'],
     ['detectors', 'id'],
     ['executors', 'id'],

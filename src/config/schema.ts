@@ -462,6 +462,8 @@ export function crossReferenceProblems(config: FirebreakConfig): ConfigProblem[]
     });
   };
   unique('chains', 'name');
+  // Checkpoints, findings and processed blocks are kept per chain id: two chains with one id would share them.
+  unique('chains', 'id');
   unique('markets', 'id');
   unique('detectors', 'id');
   unique('executors', 'id');
