@@ -1,15 +1,10 @@
 import type { Hex } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { monteCarloRisk } from '../risk/montecarlo';
+import { riskNow } from '../risk/now';
 import { snapshotFrom, syntheticAssets, syntheticSnapshot } from '../risk/synthetic';
 import type { PositionSnapshot } from '../risk/types';
-import {
-  larAtShock,
-  type RiskThresholdsParams,
-  riskNow,
-  riskThresholds,
-  varDynamics,
-} from './risk-thresholds';
+import { larAtShock, type RiskThresholdsParams, riskThresholds, varDynamics } from './risk-thresholds';
 import { detectorHarness, testBlock, testView } from './testing';
 
 const MARKET = '0x00000000000000000000000000000000000a11ce' as Hex;

@@ -19,7 +19,6 @@ import { getBlock, getLogs, readContract } from 'viem/actions';
 import type { BlockRef } from '../chain/events';
 import { createCommon } from '../common/common';
 import { FirebreakError } from '../common/errors';
-import { type RiskNow, riskNow } from '../detectors/risk-thresholds';
 import { prepareDrill, runScenario } from '../drills/runner';
 import type { Scenario } from '../drills/scenario';
 import { aaveOracleAbi } from '../protocols/aave-v3/abi';
@@ -46,9 +45,10 @@ import {
   type ContagionSource,
   propagateContagion,
 } from '../risk/contagion';
-import { compileHealthBook, healthFactors, type ShockOutcome, stressGrid } from '../risk/health';
+import { compileHealthBook, healthFactors, stressGrid } from '../risk/health';
 import { factorGrid, type LarCurve, liquidationsAtRisk } from '../risk/lar';
 import { monteCarloRisk } from '../risk/montecarlo';
+import { type RiskNow, riskNow } from '../risk/now';
 import { type RiskReportInput, renderRiskReport, riskToJson } from '../risk/report';
 import {
   type Decline,
@@ -85,19 +85,9 @@ export interface RiskRunOptions {
 }
 
 export interface RiskAnalysis extends RiskReportInput {
-  scenario: { name: string; title: string; seed: number };
-  at: 'deploy' | 'end';
-  chainId: number;
-  blockNumber: bigint;
-  timestamp: bigint;
-  book: { logs: number; blocks: number; parityChecked: number; parityMismatches: number };
-  snapshot: PositionSnapshot;
   /** Per snapshot asset: the drill's reference (true) price, NaN when it has none. */
   referencePrices: number[];
   now: RiskNow;
-  healthFactors: Float64Array;
-  /** The market valued at the reference prices (null when they equal the oracle's). */
-  atReference: ShockOutcome | null;
   lar: LarCurve[];
   cascade: {
     shockBps: number;

@@ -38,6 +38,7 @@ export {
   type MonteCarloResult,
   monteCarloRisk,
 } from './montecarlo';
+export { type RiskNow, riskNow } from './now';
 export {
   type Decline,
   type GovernanceRow,

@@ -8,6 +8,7 @@ import type { CascadeResult } from './cascade';
 import type { ContagionGraph, ContagionResult, ContagionSource } from './contagion';
 import type { ShockOutcome } from './health';
 import type { LarCurve } from './lar';
+import type { RiskNow } from './now';
 import type { GovernanceRow, OracleRow, ThresholdRow } from './sensitivity';
 import type { PositionSnapshot } from './types';
 
@@ -22,16 +23,7 @@ export interface RiskReportInput {
   book: { logs: number; blocks: number; parityChecked: number; parityMismatches: number };
   snapshot: PositionSnapshot;
   referencePrices: readonly number[];
-  now: {
-    borrowers: number;
-    totalDebtUsd: number;
-    totalCollateralUsd: number;
-    liquidatableAccounts: number;
-    liquidatableDebtUsd: number;
-    badDebtUsd: number;
-    badDebtAccounts: number;
-    weakest: { account: string; healthFactor: number } | null;
-  };
+  now: RiskNow;
   healthFactors: Float64Array;
   atReference: ShockOutcome | null;
   lar: readonly LarCurve[];
