@@ -6,9 +6,10 @@
  * Reads are `eth_call`s at the block (what a recording keeps, so a replay answers them); `logs`
  * and `transaction` need a node (a replay takes logs from the recording instead).
  */
-import type { Abi, Client, ContractFunctionArgs, ContractFunctionName, Hex } from 'viem';
+import type { Abi, Client, Hex } from 'viem';
 import { encodeFunctionData } from 'viem';
-import { getBlock, getLogs, getTransaction, readContract } from 'viem/actions';
+import { getBlock, getLogs, getTransaction } from 'viem/actions';
+import { fastRead } from '../chain/read';
 import { erc20Abi, poolAbi } from '../protocols/aave-v3/abi';
 import {
   type ReserveTokens,
@@ -17,8 +18,9 @@ import {
   readReserveTokens,
 } from '../protocols/aave-v3/reader';
 import type { ReserveConfiguration } from '../protocols/aave-v3/types';
-import { type FeedAnswer, readFeed } from '../protocols/chainlink/feed';
+import { type FeedAnswer, type FeedRound, readFeed, readFeedRound } from '../protocols/chainlink/feed';
 import { uniswapV2PairAbi } from '../protocols/uniswap-v2/abi';
+import { readPair } from '../protocols/uniswap-v2/pool';
 import type { PositionSnapshot } from '../risk/types';
 import type { BlockLog } from './logs';
 
@@ -39,13 +41,6 @@ export interface VaultState {
   decimals: number;
   /** `convertToAssets(10^decimals)`: the assets one whole share is worth. */
   assetsPerShare: bigint;
-}
-
-/** One round of a Chainlink-compatible feed (`getRoundData`). */
-export interface FeedRound {
-  roundId: bigint;
-  answer: bigint;
-  updatedAt: bigint;
 }
 
 export interface BlockTransaction {
@@ -124,22 +119,6 @@ const vaultAbi = [
   },
 ] as const;
 
-const roundAbi = [
-  {
-    type: 'function',
-    name: 'getRoundData',
-    stateMutability: 'view',
-    inputs: [{ type: 'uint80' }],
-    outputs: [
-      { name: 'roundId', type: 'uint80' },
-      { name: 'answer', type: 'int256' },
-      { name: 'startedAt', type: 'uint256' },
-      { name: 'updatedAt', type: 'uint256' },
-      { name: 'answeredInRound', type: 'uint80' },
-    ],
-  },
-] as const;
-
 export function createBlockView(client: Client, chainId: number, blockNumber: bigint): BlockView {
   const memo = new Map<string, Promise<unknown>>();
   const once = <T>(key: string, read: () => Promise<T>): Promise<T> => {
@@ -151,17 +130,18 @@ export function createBlockView(client: Client, chainId: number, blockNumber: bi
     return hit;
   };
   const lower = (a: Hex) => a.toLowerCase() as Hex;
+  // The hot path every block (calldata encoded once per call shape): chain/read.ts.
   const read = <T>(
     address: Hex,
     abi: Abi | readonly unknown[],
     functionName: string,
     args: readonly unknown[] = [],
   ) =>
-    readContract(client, {
+    fastRead(client, {
       address,
       abi: abi as Abi,
-      functionName: functionName as ContractFunctionName,
-      args: args as ContractFunctionArgs,
+      functionName: functionName as never,
+      args: args as never,
       blockNumber,
     }) as Promise<T>;
   const view: BlockView = {
@@ -173,33 +153,21 @@ export function createBlockView(client: Client, chainId: number, blockNumber: bi
       ),
     feed: (address) => once(`feed:${lower(address)}`, () => readFeed(client, address, blockNumber)),
     feedRound: (address, roundId) =>
-      once(`feed-round:${lower(address)}:${roundId}`, async () => {
-        try {
-          const r = await read<readonly [bigint, bigint, bigint, bigint, bigint]>(
-            address,
-            roundAbi,
-            'getRoundData',
-            [roundId],
-          );
-          return { roundId: r[0], answer: r[1], updatedAt: r[3] };
-        } catch {
-          return null;
-        }
-      }),
+      once(`feed-round:${lower(address)}:${roundId}`, () =>
+        readFeedRound(client, address, roundId, blockNumber),
+      ),
     pair: (address) =>
       once(`pair:${lower(address)}`, async () => {
-        const [token0, token1, reserves, totalSupply] = await Promise.all([
-          read<Hex>(address, uniswapV2PairAbi, 'token0'),
-          read<Hex>(address, uniswapV2PairAbi, 'token1'),
-          read<readonly [bigint, bigint, number]>(address, uniswapV2PairAbi, 'getReserves'),
+        const [state, totalSupply] = await Promise.all([
+          readPair(client, address, blockNumber),
           read<bigint>(address, uniswapV2PairAbi, 'totalSupply'),
         ]);
         return {
           pair: lower(address),
-          token0: lower(token0),
-          token1: lower(token1),
-          reserve0: reserves[0],
-          reserve1: reserves[1],
+          token0: lower(state.token0),
+          token1: lower(state.token1),
+          reserve0: state.reserve0,
+          reserve1: state.reserve1,
           totalSupply,
         };
       }),

@@ -5,6 +5,14 @@
 import type { Client, Hex } from 'viem';
 import { fastRead } from '../../chain/read';
 
+const roundOutputs = [
+  { name: 'roundId', type: 'uint80' },
+  { name: 'answer', type: 'int256' },
+  { name: 'startedAt', type: 'uint256' },
+  { name: 'updatedAt', type: 'uint256' },
+  { name: 'answeredInRound', type: 'uint80' },
+] as const;
+
 export const aggregatorV3Abi = [
   { type: 'function', name: 'decimals', stateMutability: 'view', inputs: [], outputs: [{ type: 'uint8' }] },
   {
@@ -12,13 +20,14 @@ export const aggregatorV3Abi = [
     name: 'latestRoundData',
     stateMutability: 'view',
     inputs: [],
-    outputs: [
-      { name: 'roundId', type: 'uint80' },
-      { name: 'answer', type: 'int256' },
-      { name: 'startedAt', type: 'uint256' },
-      { name: 'updatedAt', type: 'uint256' },
-      { name: 'answeredInRound', type: 'uint80' },
-    ],
+    outputs: roundOutputs,
+  },
+  {
+    type: 'function',
+    name: 'getRoundData',
+    stateMutability: 'view',
+    inputs: [{ name: 'roundId', type: 'uint80' }],
+    outputs: roundOutputs,
   },
 ] as const;
 
@@ -37,6 +46,34 @@ export async function readFeed(client: Client, feed: Hex, blockNumber?: bigint):
     fastRead(client, { address: feed, abi: aggregatorV3Abi, functionName: 'latestRoundData', ...at }),
   ]);
   return { answer: round[1], decimals, updatedAt: round[3], roundId: round[0] };
+}
+
+/** One round of a feed (`getRoundData`). */
+export interface FeedRound {
+  roundId: bigint;
+  answer: bigint;
+  updatedAt: bigint;
+}
+
+/** Reads one round of a feed at a block; `null` when the feed does not know it (it reverts). */
+export async function readFeedRound(
+  client: Client,
+  feed: Hex,
+  roundId: bigint,
+  blockNumber?: bigint,
+): Promise<FeedRound | null> {
+  try {
+    const r = await fastRead(client, {
+      address: feed,
+      abi: aggregatorV3Abi,
+      functionName: 'getRoundData',
+      args: [roundId],
+      ...(blockNumber === undefined ? {} : { blockNumber }),
+    });
+    return { roundId: r[0], answer: r[1], updatedAt: r[3] };
+  } catch {
+    return null;
+  }
 }
 
 /** Scales an answer to `decimals` (e.g. to Aave's 8-decimal base currency). */
