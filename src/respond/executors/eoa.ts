@@ -58,15 +58,7 @@ export function createEoaExecutor(options: EoaExecutorOptions): Executor {
       return Promise.all(
         plan.calls.map(async (call) => {
           try {
-            const gas = await estimateContractGas(client, {
-              address: call.to,
-              abi: call.abi,
-              functionName: call.functionName,
-              args: call.args as unknown[],
-              account,
-              blockTag: 'latest',
-            });
-            return (gas * 13n) / 10n + 10_000n;
+            return await gasLimitFor(client, call, account);
           } catch (error) {
             throw new FirebreakError(
               'ERR_SIMULATION_FAILED',
@@ -133,6 +125,27 @@ export function createEoaExecutor(options: EoaExecutorOptions): Executor {
 }
 
 /** The revert reason (or first line) of an error, for a timeline entry. */
+/**
+ * Simulates a call against the latest state (a gas estimate reverts when the call would) and returns
+ * the gas limit to send it with: the estimate plus 30 % and 10,000, for state that moves before it
+ * is mined. Every executor sends with this margin.
+ */
+export async function gasLimitFor(
+  client: Client,
+  call: { to: Hex; abi: readonly unknown[]; functionName: string; args: readonly unknown[] },
+  account: { address: Hex } | Hex,
+): Promise<bigint> {
+  const gas = await estimateContractGas(client, {
+    address: call.to,
+    abi: call.abi as never,
+    functionName: call.functionName as never,
+    args: call.args as never,
+    account: account as never,
+    blockTag: 'latest',
+  });
+  return (gas * 13n) / 10n + 10_000n;
+}
+
 export function firstLine(error: unknown): string {
   const text = describeError(error);
   const reason =

@@ -30,7 +30,6 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
-  estimateContractGas,
   getBlockNumber,
   getContractEvents,
   getTransactionCount,
@@ -52,7 +51,7 @@ import {
   type ProposalState,
 } from '../../protocols/firebreak/guardian-hub';
 import type { ActionPlan, PlannedCall } from '../types';
-import { firstLine } from './eoa';
+import { firstLine, gasLimitFor } from './eoa';
 import type { Executor, QuorumOutcome, QuorumProgress, SentAction } from './types';
 
 export interface GuardianHubExecutorOptions {
@@ -334,15 +333,7 @@ export function createGuardianHubExecutor(options: GuardianHubExecutorOptions): 
         calls.map(async ({ call, wrapped, proposal }) => {
           if (done(await read(proposal))) return 0n;
           try {
-            const gas = await estimateContractGas(client, {
-              address: wrapped.to,
-              abi: wrapped.abi,
-              functionName: wrapped.functionName,
-              args: wrapped.args as unknown[],
-              account,
-              blockTag: 'latest',
-            });
-            return (gas * 13n) / 10n + 10_000n;
+            return await gasLimitFor(client, wrapped, account);
           } catch (error) {
             const revert = hubRevert(error);
             // A confirmation that landed between the read and the estimate: nothing left to send.
