@@ -229,12 +229,15 @@ describe('RPC pool over three faulty proxies in front of one served chain', () =
       encodeErrorResult({ abi: reverterAbi, errorName: 'Boom', args: [42n] }),
     );
 
-    expect(proxies[0]!.stats().byMethod.eth_call).toBe(2);
-    expect(proxies[1]!.stats().byMethod.eth_call).toBeUndefined();
-    expect(proxies[2]!.stats().byMethod.eth_call).toBeUndefined();
+    // One endpoint asked per request: a revert is an answer, not a reason to fail over. Which
+    // endpoint answers the second request depends on the latency ranking (a loaded machine can
+    // make the first endpoint's first answer slow enough to rank it below the untried ones), so
+    // the count is taken over all three.
+    const calls = proxies.map((proxy) => proxy.stats().byMethod.eth_call ?? 0);
+    expect(calls.reduce((a, b) => a + b, 0)).toBe(2);
+    expect(calls[0]).toBeGreaterThanOrEqual(1);
     // An answer, not an endpoint failure.
-    expect(p.health()[0]!.label).toBe(label(0));
-    expect(p.health()[0]!.failures).toBe(0);
+    for (const h of p.health()) expect(h.failures).toBe(0);
   });
 
   it('outvotes a lying endpoint (wrong block hash) with k=2 of 3, reports it and demotes it for good', async () => {
