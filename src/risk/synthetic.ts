@@ -10,34 +10,10 @@
  * and 3, a few per cent within 10 % of liquidation, about 0.5 % already below 1.
  */
 import type { Address } from 'viem';
+import { createRng, normal } from '../common/random';
 import type { EModeCategory, PositionSnapshot, RiskAsset } from './types';
 
-/** A small, fast, seedable 32-bit generator (mulberry32): uniform floats in [0, 1). */
-export function createRng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A 32-bit mix of two integers (for per-path seeds that do not depend on how work is split). */
-export function mixSeed(a: number, b: number): number {
-  let h = (Math.imul(a >>> 0, 0x9e3779b1) ^ Math.imul((b + 0x7f4a7c15) >>> 0, 0x85ebca6b)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
-  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** A standard normal draw (Box–Muller) from a uniform generator. */
-export function normal(rng: () => number): number {
-  let u = rng();
-  while (u <= 1e-300) u = rng();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
-}
+export { createRng, mixSeed, normal } from '../common/random';
 
 const addr = (k: number): Address => `0x${k.toString(16).padStart(40, '0')}` as Address;
 
