@@ -15,7 +15,7 @@ import { createCommon } from '../src/common/common';
 import { parseConfig } from '../src/config/load';
 import type { FirebreakConfig } from '../src/config/schema';
 import { sendAndConfirm } from '../src/drills/market';
-import { drillEngineConfig, type PreparedDrill, prepareDrill } from '../src/drills/runner';
+import { type PreparedDrill, prepareDrill } from '../src/drills/runner';
 import { loadScenario, type Scenario } from '../src/drills/scenario';
 import { createEngine, type Engine } from '../src/engine/engine';
 import { aclManagerAbi } from '../src/protocols/aave-v3/abi';
@@ -30,6 +30,7 @@ import {
 } from '../src/protocols/firebreak';
 import { swapExactIn } from '../src/protocols/uniswap-v2/pool';
 import { openStore, type Store } from '../src/store/store';
+import { oracleDeviationConfig } from './support/drill-config';
 import { waitFor } from './support/wait';
 
 const twapAbi = [
@@ -59,7 +60,7 @@ describe('guardian-hub executor: two Firebreak agents, a 2-of-3 GuardianHub, a r
 
   /** One agent's config, as its operator would write it, validated like a config file. */
   const agentConfig = (name: string): FirebreakConfig => {
-    const base = drillEngineConfig(scenario, drill.market, drill.chain.chainId);
+    const base = oracleDeviationConfig(scenario, drill.market, drill.chain.chainId);
     // Validated as a file would be (the embedded chain has no URL: a placeholder passes the schema).
     const parsed = parseConfig(
       {

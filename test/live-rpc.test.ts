@@ -21,12 +21,13 @@ import {
   chainConfig as chainConfigSchema,
   type FirebreakConfig,
 } from '../src/config/schema';
-import { drillEngineConfig, type PreparedDrill, prepareDrill } from '../src/drills/runner';
+import { type PreparedDrill, prepareDrill } from '../src/drills/runner';
 import { loadScenario, type Scenario } from '../src/drills/scenario';
 import { createEngine } from '../src/engine/engine';
 import { readReserveConfiguration } from '../src/protocols/aave-v3/reader';
 import { swapExactIn } from '../src/protocols/uniswap-v2/pool';
 import { openStore } from '../src/store/store';
+import { oracleDeviationConfig } from './support/drill-config';
 import { sleep, waitFor } from './support/wait';
 
 const twapAbi = [
@@ -50,7 +51,7 @@ describe('live RPC: firebreak run over HTTP against a served chain', () => {
 
   /** The drill's engine config, pointed at a URL as a user's config file would be. */
   const liveConfig = (url: string, dataDir: string): FirebreakConfig => {
-    const config = drillEngineConfig(scenario, drill.market, drill.chain.chainId);
+    const config = oracleDeviationConfig(scenario, drill.market, drill.chain.chainId);
     return {
       ...config,
       dataDir,

@@ -22,11 +22,12 @@ import type { FirebreakConfig } from '../src/config/schema';
 import { memoryDetectorState, runDetectors } from '../src/detectors/run';
 import type { Finding } from '../src/detectors/types';
 import { createBlockView } from '../src/detectors/view';
-import { drillEngineConfig, type PreparedDrill, prepareDrill, runScenario } from '../src/drills/runner';
+import { type PreparedDrill, prepareDrill, runScenario } from '../src/drills/runner';
 import { loadScenario } from '../src/drills/scenario';
 import { buildDetectors } from '../src/engine/detectors';
 import { recordChain } from '../src/engine/record';
 import { replayRecording } from '../src/engine/replay';
+import { oracleDeviationConfig } from './support/drill-config';
 
 const BLOCKS = 50n;
 const run = promisify(execFile);
@@ -78,7 +79,7 @@ describe('record and replay of the Inverse Finance drill market', () => {
     while ((await drill.chain.client.getBlockNumber()) < to) await drill.chain.mine();
     served = await drill.chain.serve();
     dir = mkdtempSync(join(tmpdir(), 'firebreak-record-'));
-    const base = drillEngineConfig(scenario, drill.market, drill.chain.chainId);
+    const base = oracleDeviationConfig(scenario, drill.market, drill.chain.chainId);
     // What a user's config for this market would say: the chain by URL, the detector; no responder.
     config = {
       ...base,

@@ -44,6 +44,13 @@ export interface EmbeddedChainOptions {
   automine?: boolean;
   initialBaseFeeGwei?: bigint;
   blockGasLimit?: bigint;
+  /**
+   * `wall` (default): a block's timestamp follows the wall clock, as on Hardhat. `steady`: a block
+   * mined without an explicit timestamp is one second after the one before it (plus any
+   * `evm_increaseTime`), so the same transactions give the same chain however fast the machine
+   * is: what makes a drill's score repeatable.
+   */
+  clock?: 'wall' | 'steady';
 }
 
 export interface FundedAccount {
@@ -193,7 +200,7 @@ export async function createEmbeddedChain(options: EmbeddedChainOptions = {}): P
     undefined,
   );
 
-  const provider = wrapProvider(edr);
+  const provider = wrapProvider(edr, options.clock === 'steady', options.automine ?? true);
   const chain = defineChain({
     id: chainId,
     name: 'Firebreak embedded chain',
@@ -205,7 +212,12 @@ export async function createEmbeddedChain(options: EmbeddedChainOptions = {}): P
     .extend(walletActions)
     .extend(testActions({ mode: 'hardhat' })) as unknown as EmbeddedClient;
 
-  const request = (method: string, params: unknown[] = []) => edr.request({ method, params });
+  // Through the wrapper, so the steady clock sees the node controls (mining, automine, snapshots).
+  const request = (method: string, params: unknown[] = []) =>
+    (provider as unknown as { request(a: { method: string; params: unknown[] }): Promise<unknown> }).request({
+      method,
+      params,
+    });
 
   return {
     chainId,
@@ -249,16 +261,54 @@ export async function createEmbeddedChain(options: EmbeddedChainOptions = {}): P
  * Wraps EDR's provider so that errors look like JSON-RPC errors to viem: a revert becomes
  * `{ code: 3, message, data }`, anything else keeps its message with code -32603.
  */
-function wrapProvider(edr: EdrProviderLike): EIP1193Provider {
+function wrapProvider(edr: EdrProviderLike, steady = false, automine = true): EIP1193Provider {
+  const call = async (method: string, params: unknown[]) => {
+    try {
+      return await edr.request({ method, params });
+    } catch (error) {
+      throw toRpcError(error);
+    }
+  };
+  // The steady clock: whether the caller chose the next block's timestamp, and time it added.
+  let explicitNext = false;
+  let increase = 0n;
+  // A request that mines a block whose timestamp nobody chose (`hardhat_mine`: the first of its blocks).
+  const mines = (method: string, params: unknown[]) =>
+    (method === 'evm_mine' && params.length === 0) ||
+    method === 'hardhat_mine' ||
+    (automine && (method === 'eth_sendRawTransaction' || method === 'eth_sendTransaction'));
   const wrapped = {
     async request(args: { method: string; params?: unknown }) {
+      const params = (args.params as unknown[] | undefined) ?? [];
+      if (!steady) return call(args.method, params);
+      switch (args.method) {
+        case 'evm_setAutomine':
+          automine = params[0] === true;
+          break;
+        case 'evm_setNextBlockTimestamp':
+          explicitNext = true;
+          break;
+        case 'evm_increaseTime':
+          increase += BigInt(params[0] as number | string);
+          return call('evm_increaseTime', [0]).then(() => `0x${increase.toString(16)}`);
+        case 'evm_revert':
+          explicitNext = false;
+          increase = 0n;
+          break;
+      }
+      const mining = mines(args.method, params);
+      if (mining && !explicitNext) {
+        const latest = (await call('eth_getBlockByNumber', ['latest', false])) as { timestamp: Hex };
+        const next = BigInt(latest.timestamp) + 1n + increase;
+        await call('evm_setNextBlockTimestamp', [`0x${next.toString(16)}`]);
+      }
       try {
-        return await edr.request({
-          method: args.method,
-          params: (args.params as unknown[] | undefined) ?? [],
-        });
-      } catch (error) {
-        throw toRpcError(error);
+        return await call(args.method, params);
+      } finally {
+        if (mining) {
+          explicitNext = false;
+          increase = 0n;
+        }
       }
     },
     on: (event: string, listener: (...a: unknown[]) => void) => {

@@ -2,8 +2,8 @@
  * CLI — `firebreak <command>`. Thin: parses arguments, calls the library, prints, and maps errors
  * to exit codes (0 ok, 1 failed, 2 bad input: usage, config or scenario).
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { inspect, parseArgs } from 'node:util';
 import { getBlockNumber } from 'viem/actions';
 import { checkRange, parseBlockNumber } from '../chain/replay';
@@ -12,21 +12,41 @@ import { createCommon } from '../common/common';
 import { describeError, FirebreakError, isFirebreakError, redact, USER_ERROR_CODES } from '../common/errors';
 import { createLogger, type LoggerOptions } from '../common/logger';
 import { assertSecretsPresent, loadConfig } from '../config/load';
-import { drillToJson } from '../drills/report';
-import { type DrillProgress, runDrill } from '../drills/runner';
-import { loadScenario } from '../drills/scenario';
+import type { PlaybookConfig } from '../config/schema';
+import { DRILL_EXECUTOR_ID } from '../drills/defaults';
+import { drillExitCode, drillOutcome, drillsToJson, drillToJson, renderDrillReport } from '../drills/report';
+import { DRILL_DETECTOR_IDS, type DrillResult, runDrill } from '../drills/runner';
+import { loadScenario, type Scenario } from '../drills/scenario';
 import { recordChain } from '../engine/record';
 import { replayRecording } from '../engine/replay';
 import { analyseScenarioRisk, checkOutputPath, writeRiskReport } from '../engine/risk';
-import { bold, dim, renderScorecard, renderTimeline, yellow } from './output';
+import {
+  bold,
+  createDrillProgress,
+  type DrillError,
+  dim,
+  outcomeLabel,
+  red,
+  renderDrillSummary,
+  renderScorecard,
+  renderTimeline,
+  yellow,
+} from './output';
 import { runLive } from './run';
 
 const HELP = `${bold('firebreak')} — incident response for DeFi lending markets: watch, detect, contain on-chain, prove it with drills.
 
 Usage:
-  firebreak drill <scenario.yaml> [--json out.json] [--block-budget-ms N] [--quiet]
-      Deploy the scenario's market on the embedded chain, run it unprotected and then protected
-      by Firebreak, print the scorecard and the incident timeline. Exit 0 on pass, 1 on fail.
+  firebreak drill <scenario.yaml> | <folder> ... [--json out.json] [--md report.md] [--config <file>]
+                 [--block-budget-ms N] [--quiet]
+      Deploy each scenario's market on the embedded chain (a folder: every .yaml/.yml/.json in
+      it), run it unprotected and then protected by Firebreak, and print a summary table (one
+      scenario: also its scorecard and incident timeline). Exit 1 when a scenario fails its pass
+      criteria; 0 otherwise, including scenarios marked score.expectedFailure. Guide: docs/drills.md
+      --json             the scorecard(s) as JSON (a folder: { "scenarios": [...] })
+      --md               a Markdown report, with a price/loss chart per scenario (.svg files beside it)
+      --config           respond with this config's playbooks instead of the drill's defaults
+                         (the drill supplies the chain, market, detectors and executor itself)
       --block-budget-ms  wall-clock time the engine gets per block (default 12000; 250 is L2-like)
   firebreak risk <scenario.yaml> --md <report.md> [--json out.json] [--at end|deploy]
                  [--shock <bps>] [--shock-assets A,B] [--paths N] [--seed N] [--quiet]
@@ -49,7 +69,7 @@ Usage:
       path and fix. Exit 2 if invalid.
   firebreak --help | --version
 
-Exit codes: 0 ok, 1 failed (a drill that did not pass, a runtime error), 2 bad input.
+Exit codes: 0 ok, 1 failed (a drill that failed its pass criteria, a runtime error), 2 bad input.
 Logs: FIREBREAK_LOG_LEVEL=info|debug (to stderr).`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -106,17 +126,64 @@ function parse(
   }
 }
 
+/** The scenario files a drill argument names: the file itself, or a folder's .yaml/.yml/.json files in name order. */
+function scenarioFiles(target: string): string[] {
+  // A missing path is reported by loadScenario ("no such scenario file").
+  if (!existsSync(target) || !statSync(target).isDirectory()) return [target];
+  const files = readdirSync(target)
+    .filter((f) => ['.yaml', '.yml', '.json'].includes(extname(f).toLowerCase()))
+    .sort()
+    .map((f) => join(target, f))
+    .filter((f) => statSync(f).isFile());
+  if (files.length === 0)
+    throw new FirebreakError(
+      'ERR_USAGE',
+      `${target}: the folder holds no scenario files (.yaml, .yml or .json)\n    fix: point at a folder of scenarios, e.g. firebreak drill scenarios`,
+    );
+  return files;
+}
+
+/**
+ * The playbooks of `--config`: loaded and checked by the config loader, then against the drill,
+ * which supplies its own chain, market, detectors and executor. A playbook naming a detector the
+ * drill does not run could never fire, so it is an error; each step's executor becomes the drill's
+ * guardian (the config's executors sign on a real chain, not on the drill's).
+ */
+async function drillPlaybooks(file: string): Promise<PlaybookConfig[]> {
+  const loaded = await loadConfig(file);
+  if (loaded.playbooks.length === 0)
+    throw new FirebreakError(
+      'ERR_CONFIG_INVALID',
+      `${file}: the config has no playbooks, so the drill would have nothing to respond with\n    fix: add playbooks to the config, or drop --config to use the drill's default playbooks`,
+    );
+  const known: readonly string[] = DRILL_DETECTOR_IDS;
+  const problems = loaded.playbooks.flatMap((p, i) =>
+    p.when.detector !== undefined && !known.includes(p.when.detector)
+      ? [
+          `${file}: playbooks[${i}].when.detector: playbook "${p.id}" names detector "${p.when.detector}", which a drill does not run\n    fix: name one of the drill's detectors: ${known.join(', ')} (or leave when.detector out to match any)`,
+        ]
+      : [],
+  );
+  if (problems.length > 0) throw new FirebreakError('ERR_CONFIG_INVALID', problems.join('\n'));
+  return loaded.playbooks.map((p) => ({
+    ...p,
+    do: p.do.map((step) => ({ ...step, executor: DRILL_EXECUTOR_ID })),
+  }));
+}
+
 async function drill(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     json: { type: 'string' },
+    md: { type: 'string' },
+    config: { type: 'string', short: 'c' },
     'block-budget-ms': { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
   });
-  const file = positionals[0];
-  if (!file)
+  const target = positionals[0];
+  if (!target)
     throw new FirebreakError(
       'ERR_USAGE',
-      'drill needs a scenario file\n    fix: firebreak drill scenarios/inverse-finance-2022.yaml',
+      'drill needs a scenario file or a folder of them\n    fix: firebreak drill scenarios/inverse-finance-2022.yaml (or: firebreak drill scenarios)',
     );
   const budgetArg = values['block-budget-ms'] as string | undefined;
   const blockBudgetMs = budgetArg === undefined ? 12_000 : Number(budgetArg);
@@ -126,41 +193,114 @@ async function drill(args: string[]): Promise<number> {
       `--block-budget-ms must be a positive number of milliseconds, got "${budgetArg}"`,
     );
   }
-  const scenario = loadScenario(file);
-  const quiet = values.quiet === true;
-  const started = performance.now();
-  const progress = (event: DrillProgress) => {
-    if (quiet) return;
-    const t = dim(`[${((performance.now() - started) / 1000).toFixed(1)}s]`);
-    if (event.type === 'phase') process.stderr.write(`${t} ${event.message}\n`);
-    else if (event.note || event.offset === event.of || event.offset % 5 === 0) {
-      process.stderr.write(
-        `${t}   ${event.run}: block ${event.offset}/${event.of} (#${event.blockNumber})${event.note ? ` ${yellow(event.note)}` : ''}\n`,
-      );
-    }
-  };
-  process.stderr.write(
-    `${bold(`firebreak drill: ${scenario.title}`)} ${dim(`(block budget ${blockBudgetMs} ms)`)}\n`,
-  );
-  const storeDir = join('.firebreak', 'drills', scenario.name);
-  const result = await runDrill(scenario, {
-    blockBudgetMs,
-    storeDir,
-    onProgress: progress,
-    common: createCommon({ logger: createLogger() }),
-  });
-  console.log('');
-  console.log(renderScorecard(result));
-  console.log('');
-  console.log(renderTimeline(result));
   const jsonPath = values.json as string | undefined;
+  const mdPath = values.md as string | undefined;
+  // Everything that can be wrong with the input is found before the first drill runs.
+  if (jsonPath) checkOutputPath(jsonPath, '--json');
+  if (mdPath) checkOutputPath(mdPath, '--md');
+  // Several files or a folder: a suite (one JSON with every scorecard); one file: that scorecard.
+  const files = positionals.flatMap((p) => scenarioFiles(p));
+  const folder = files.length > 1 || (existsSync(target) && statSync(target).isDirectory());
+  const scenarios: Scenario[] = files.map((f) => loadScenario(f));
+  const byName = new Map<string, string>();
+  scenarios.forEach((s, i) => {
+    const other = byName.get(s.name);
+    if (other !== undefined)
+      throw new FirebreakError(
+        'ERR_SCENARIO_INVALID',
+        `${files[i]}: scenario name "${s.name}" is also the name of ${other}\n    fix: give each scenario its own name (it names the JSON entry, the chart and the store folder)`,
+      );
+    byName.set(s.name, files[i]!);
+  });
+  const configPath = values.config as string | undefined;
+  const playbooks = configPath ? await drillPlaybooks(configPath) : undefined;
+
+  const quiet = values.quiet === true;
+  const tty = process.stderr.isTTY === true;
+  const write = (text: string) => {
+    if (!quiet) process.stderr.write(text);
+  };
+  write(
+    `${bold(`firebreak drill: ${folder ? `${scenarios.length} scenario(s) in ${positionals.join(', ')}` : scenarios[0]!.title}`)} ${dim(`(block budget ${blockBudgetMs} ms${configPath ? `, playbooks from ${configPath}` : ''})`)}\n`,
+  );
+  const progress = createDrillProgress({
+    total: scenarios.length,
+    tty,
+    write,
+    columns: process.stderr.columns,
+  });
+  const results: DrillResult[] = [];
+  const errors: DrillError[] = [];
+  const storeDirs: string[] = [];
+  for (const [i, scenario] of scenarios.entries()) {
+    const storeDir = join('.firebreak', 'drills', scenario.name);
+    progress.start(i, scenario.name);
+    const started = performance.now();
+    try {
+      const result = await runDrill(scenario, {
+        blockBudgetMs,
+        storeDir,
+        onProgress: (event) => progress.event(event),
+        common: createCommon({ logger: createLogger() }),
+        ...(playbooks ? { playbooks } : {}),
+      });
+      results.push(result);
+      storeDirs.push(storeDir);
+      progress.done(outcomeLabel(drillOutcome(result)), result.wallMs / 1000);
+    } catch (error) {
+      // Bad input is bad for every scenario: stop. Anything else fails this scenario only.
+      if (!folder || (isFirebreakError(error) && USER_ERROR_CODES.has(error.code))) {
+        if (tty) write('\n');
+        throw error;
+      }
+      const wallMs = performance.now() - started;
+      errors.push({ scenario: scenario.name, message: redact(describeError(error)), wallMs });
+      progress.done(red(bold('ERROR')), wallMs / 1000);
+    }
+  }
+
+  const single = !folder && results.length === 1 ? results[0]! : undefined;
+  if (single) {
+    console.log('');
+    console.log(renderScorecard(single));
+    console.log('');
+    console.log(renderTimeline(single));
+  }
+  console.log('');
+  console.log(renderDrillSummary(results, errors));
   if (jsonPath) {
-    writeFileSync(jsonPath, `${JSON.stringify(drillToJson(result), null, 2)}\n`);
+    const json = single
+      ? drillToJson(single)
+      : {
+          ...drillsToJson(results),
+          ...(errors.length > 0
+            ? { errors: errors.map((e) => ({ scenario: e.scenario, error: e.message })) }
+            : {}),
+        };
+    writeFileSync(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
     console.log(dim(`\nscorecard written to ${jsonPath}`));
   }
-  console.log(dim(`\nincident store of the protected run (PGlite): ${storeDir}`));
-  console.log(dim(`done in ${(result.wallMs / 1000).toFixed(1)} s`));
-  return result.verdict === 'pass' ? 0 : 1;
+  if (mdPath) {
+    const md = resolve(mdPath);
+    const { markdown, svgs } = renderDrillReport(results, {
+      svgPrefix: basename(md, extname(md)),
+      generatedAt: new Date(),
+    });
+    for (const [name, svg] of Object.entries(svgs)) writeFileSync(join(dirname(md), name), svg);
+    writeFileSync(md, markdown);
+    console.log(
+      dim(
+        `${jsonPath ? '' : '\n'}report written to ${mdPath} (+ ${Object.keys(svgs).length} chart(s) beside it)`,
+      ),
+    );
+  }
+  if (storeDirs.length > 0)
+    console.log(
+      dim(
+        `\nincident store${storeDirs.length > 1 ? 's' : ''} of the protected run${storeDirs.length > 1 ? 's' : ''} (PGlite): ${storeDirs.join(', ')}`,
+      ),
+    );
+  return errors.length > 0 ? 1 : drillExitCode(results);
 }
 
 async function risk(args: string[]): Promise<number> {

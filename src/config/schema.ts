@@ -68,6 +68,11 @@ export const marketConfig = z.strictObject({
   protocol: z.literal('aave-v3'),
   /** Aave v3's PoolAddressesProvider: the market's identity; pool, oracle and configurator are read from it. */
   addressesProvider: address,
+  /**
+   * Keep every position of the market in a live position book, built from its logs since this
+   * block (the market's deployment block): what `risk-thresholds` reads. Off when omitted.
+   */
+  positionsFromBlock: z.number().int().min(0).optional(),
 });
 
 /** An oracle reference: a feed, or a Uniswap v2 pool's TWAP quoted through a feed for its other token. */
@@ -125,6 +130,8 @@ export const priceFeedIntegrityParams = z.strictObject({
       z.strictObject({
         feed: address,
         symbol: z.string().optional(),
+        /** The market asset the feed prices: with the detector's `market`, findings name it, so playbooks can act on the reserve. */
+        asset: address.optional(),
         /** Seconds a round may stand before the feed counts as stale. */
         heartbeatSeconds: z.number().int().positive().default(3600),
         /** A one-round move at least this large, not shared by the references, is a jump. */
@@ -215,6 +222,29 @@ export const sharePriceJumpParams = z.strictObject({
   thresholdBps: z.number().int().positive().default(500),
   criticalBps: z.number().int().positive().default(2000),
 });
+
+/** One account's debt in an asset against the asset's reserves in the DEX pairs that would absorb its liquidation. */
+export const debtConcentrationParams = z
+  .strictObject({
+    assets: z
+      .array(
+        z.strictObject({
+          asset: address,
+          symbol: z.string().optional(),
+          /** Uniswap v2 pairs holding the asset: the liquidity a liquidation of its debt draws on. */
+          pairs: z.array(address).min(1),
+        }),
+      )
+      .min(1),
+    /** Debt / the pairs' reserve of the asset, basis points: `high` at or above. */
+    thresholdBps: z.number().int().positive().default(5000),
+    /** … `critical` at or above (default: the account owes the pools' whole reserve). */
+    criticalBps: z.number().int().positive().default(10_000),
+  })
+  .refine((p) => p.criticalBps >= p.thresholdBps, {
+    message: 'criticalBps must be ≥ thresholdBps',
+    path: ['criticalBps'],
+  });
 
 /** A line on a risk metric, in USD: `high` at `thresholdUsd`, `critical` at `criticalUsd`. */
 const riskLine = {
@@ -334,6 +364,12 @@ export const detectorConfig = z.discriminatedUnion('type', [
   z.strictObject({ ...detectorPlace, type: z.literal('rule'), params: ruleParams }),
   z.strictObject({
     id: z.string().min(1),
+    type: z.literal('debt-concentration'),
+    market: z.string().min(1),
+    params: debtConcentrationParams,
+  }),
+  z.strictObject({
+    id: z.string().min(1),
     type: z.literal('risk-thresholds'),
     market: z.string().min(1),
     params: riskThresholdsParams,
@@ -387,9 +423,18 @@ export const executorConfig = z.discriminatedUnion('type', [
 ]);
 
 export const playbookStep = z.strictObject({
-  action: z.enum(['aave-v3.contain-collateral', 'aave-v3.pause-reserve']),
+  action: z.enum([
+    'aave-v3.contain-collateral',
+    'aave-v3.pause-reserve',
+    'aave-v3.freeze-borrowing',
+    'aave-v3.lower-borrow-cap',
+    'erc7265.trip',
+    'timelock.cancel',
+  ]),
   executor: z.string().min(1),
   autonomy: z.enum(['auto', 'approve', 'notify']).default('auto'),
+  /** The contract the action acts on when the finding does not name it: the breaker of `erc7265.trip`; for `timelock.cancel`, the only timelock it may cancel in. */
+  target: address.optional(),
 });
 
 export const playbookConfig = z.strictObject({
@@ -622,6 +667,13 @@ export function crossReferenceProblems(config: FirebreakConfig): ConfigProblem[]
           path: ['playbooks', i, 'do', j, 'executor'],
           message: `unknown executor "${step.executor}"`,
           fix: `use an executor id defined under executors: ${known(executors)}`,
+        });
+      }
+      if (step.action === 'erc7265.trip' && step.target === undefined) {
+        problems.push({
+          path: ['playbooks', i, 'do', j, 'target'],
+          message: 'erc7265.trip needs the circuit breaker to trip',
+          fix: "add `target: <the breaker's address>`",
         });
       }
     });

@@ -23,9 +23,13 @@ import type { DetectorDefinition, Finding, Severity } from './types';
 import { changeBps } from './window';
 
 export interface PriceFeedIntegrityParams {
+  /** The Aave v3 market (addresses provider) the feeds price assets of, when the detector has one. */
+  market?: Hex | undefined;
   feeds: {
     feed: Hex;
     symbol?: string | undefined;
+    /** The market asset the feed prices: findings then name it (and `market`), so a playbook can act on its reserve. */
+    asset?: Hex | undefined;
     /** Seconds a round may stand before the feed counts as stale. */
     heartbeatSeconds: number;
     maxJumpBps: number;
@@ -89,7 +93,10 @@ export const priceFeedIntegrity: DetectorDefinition<PriceFeedIntegrityParams> = 
           findingOf('price-feed-integrity', instanceId, event, {
             severity,
             kind,
-            subject: { protocol: 'chainlink', market: feed },
+            subject:
+              f.asset !== undefined && params.market !== undefined
+                ? { protocol: 'aave-v3', market: params.market, asset: f.asset.toLowerCase() as Hex }
+                : { protocol: 'chainlink', market: feed },
             dedupeKey: `price-feed-integrity:${check}:${event.chainId}:${feed}${key}`,
             confidence,
             title: `${label} feed: ${title}`,

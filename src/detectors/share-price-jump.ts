@@ -22,6 +22,11 @@ export interface SharePriceJumpParams {
   assets: (({ vault: Hex } | { pair: Hex }) & { symbol?: string | undefined })[];
   thresholdBps: number;
   criticalBps: number;
+  /**
+   * The lending market (its addresses provider) that takes these shares as collateral, when the
+   * detector is configured with one: stamped on the findings so a playbook can contain the asset there.
+   */
+  market?: Hex | undefined;
 }
 
 const SCALE = 10n ** 18n;
@@ -74,7 +79,11 @@ export const sharePriceJump: DetectorDefinition<SharePriceJumpParams> = {
         findingOf('share-price-jump', instanceId, event, {
           severity,
           kind: up ? 'manipulation' : 'anomaly',
-          subject: { protocol: 'vault' in a ? 'erc4626' : 'uniswap-v2', asset: address },
+          subject: {
+            protocol: 'vault' in a ? 'erc4626' : 'uniswap-v2',
+            asset: address,
+            ...(params.market ? { market: params.market } : {}),
+          },
           dedupeKey: `share-price-jump:${event.chainId}:${address}`,
           confidence: Math.min(
             1,
@@ -83,6 +92,7 @@ export const sharePriceJump: DetectorDefinition<SharePriceJumpParams> = {
           title: `${label} value per share ${up ? 'rose' : 'fell'} ${(bps / 100).toFixed(1)}% in one block${trades === 0 ? ' with no trade behind it' : ''}`,
           evidence: {
             asset: address,
+            ...(a.symbol ? { symbol: a.symbol } : {}),
             valuePerShare: value.toString(),
             previousValuePerShare: previous.toString(),
             previousBlock: last.block,

@@ -119,7 +119,12 @@ const vaultAbi = [
   },
 ] as const;
 
-export function createBlockView(client: Client, chainId: number, blockNumber: bigint): BlockView {
+export function createBlockView(
+  client: Client,
+  chainId: number,
+  blockNumber: bigint,
+  extra: { positions?: (market: Hex) => Promise<PositionSnapshot | null> } = {},
+): BlockView {
   const memo = new Map<string, Promise<unknown>>();
   const once = <T>(key: string, read: () => Promise<T>): Promise<T> => {
     let hit = memo.get(key) as Promise<T> | undefined;
@@ -229,5 +234,9 @@ export function createBlockView(client: Client, chainId: number, blockNumber: bi
         return { from: lower(tx.from), to: tx.to ? lower(tx.to) : null, input: tx.input, value: tx.value };
       }),
   };
+  if (extra.positions) {
+    const positions = extra.positions;
+    view.positions = (market) => once(`positions:${lower(market)}`, () => positions(lower(market)));
+  }
   return view;
 }

@@ -13,8 +13,10 @@ import type { EmbeddedChain, FundedAccount } from '../chain/embedded';
 import { signCall } from '../chain/transactions';
 import { aaveOracleAbi, erc20Abi, poolAbi } from '../protocols/aave-v3/abi';
 import { DEFAULT_SWAP_GAS, type PairState, planSwapExactIn, readPair } from '../protocols/uniswap-v2/pool';
-import { type DrillMarket, toPrice, toUnits } from './market';
-import type { Scenario, ScenarioStep } from './scenario';
+import type { Bot, BotCall } from './bots/types';
+import { extraStepCalls } from './extras';
+import { type DrillMarket, erc4626Abi, toPrice, toUnits } from './market';
+import type { DrillStep, Scenario } from './scenario';
 
 const twapAbi = [
   { type: 'function', name: 'update', stateMutability: 'nonpayable', inputs: [], outputs: [] },
@@ -31,7 +33,7 @@ const feedAbi = [
 
 /** A step's signed transactions, ready to broadcast. */
 export interface PreparedStep {
-  step: ScenarioStep;
+  step: DrillStep;
   index: number;
   signed: Hex[];
   /** Why the step sends nothing (e.g. no borrowing capacity left), if it does not. */
@@ -39,7 +41,7 @@ export interface PreparedStep {
 }
 
 export interface SubmittedStep {
-  step: ScenarioStep;
+  step: DrillStep;
   index: number;
   txHashes: Hex[];
   skipped?: string;
@@ -55,14 +57,43 @@ interface Call {
 
 export interface Actors {
   /** Prepares and signs one block's steps against the pending state. */
-  prepare(steps: readonly { step: ScenarioStep; index: number }[]): Promise<PreparedStep[]>;
+  prepare(steps: readonly { step: DrillStep; index: number }[]): Promise<PreparedStep[]>;
+  /** Asks every bot for its calls for the block at `offset` and signs them. */
+  prepareBots(offset: number, random: (bot: Bot) => () => number): Promise<PreparedBotCalls[]>;
   /** Sends prepared transactions into the mempool. */
   broadcast(prepared: readonly PreparedStep[]): Promise<SubmittedStep[]>;
+  /** Sends bots' transactions into the mempool. */
+  broadcastBots(prepared: readonly PreparedBotCalls[]): Promise<SubmittedBotCalls[]>;
+}
+
+/** One bot's signed calls for a block. */
+export interface PreparedBotCalls {
+  bot: string;
+  calls: BotCall[];
+  signed: Hex[];
+}
+
+export interface SubmittedBotCalls {
+  bot: string;
+  notes: (string | undefined)[];
+  txHashes: Hex[];
+}
+
+/** A bot and the accounts it signs with. */
+export interface ActingBot {
+  bot: Bot;
+  accounts: readonly FundedAccount[];
+  priorityFeeGwei?: number | undefined;
 }
 
 const PENDING = { blockTag: 'pending' } as const;
 
-export function createActors(chain: EmbeddedChain, market: DrillMarket, scenario: Scenario): Actors {
+export function createActors(
+  chain: EmbeddedChain,
+  market: DrillMarket,
+  scenario: Scenario,
+  bots: readonly ActingBot[] = [],
+): Actors {
   const { client } = chain;
   const nonces = new Map<Hex, number>();
   const tip = parseGwei(String(scenario.chain.actorPriorityFeeGwei));
@@ -77,7 +108,12 @@ export function createActors(chain: EmbeddedChain, market: DrillMarket, scenario
       ...PENDING,
     });
 
-  const sign = async (from: FundedAccount, calls: Call[], maxFeePerGas: bigint): Promise<Hex[]> => {
+  const sign = async (
+    from: FundedAccount,
+    calls: Call[],
+    maxFeePerGas: bigint,
+    priorityFee = tip,
+  ): Promise<Hex[]> => {
     const signed: Hex[] = [];
     for (const call of calls) {
       let nonce = nonces.get(from.address);
@@ -90,7 +126,7 @@ export function createActors(chain: EmbeddedChain, market: DrillMarket, scenario
           nonce,
           gas: call.gas,
           maxFeePerGas,
-          maxPriorityFeePerGas: tip,
+          maxPriorityFeePerGas: priorityFee,
         }),
       );
     }
@@ -99,7 +135,7 @@ export function createActors(chain: EmbeddedChain, market: DrillMarket, scenario
 
   /** The calls one step makes, from the pending state; `pairs` chains several swaps in one block. */
   const callsFor = async (
-    step: ScenarioStep,
+    step: DrillStep,
     actor: FundedAccount,
     pairs: Map<Hex, PairState>,
   ): Promise<Call[] | string> => {
@@ -193,20 +229,105 @@ export function createActors(chain: EmbeddedChain, market: DrillMarket, scenario
           },
         ];
       }
-      case 'set-price': {
-        const answer = toPrice(step.priceUsd);
-        const calls: Call[] = [
+      case 'withdraw': {
+        const t = token(step.asset);
+        // type(uint256).max withdraws the whole balance, interest included.
+        const amount = step.amount === 'all' ? 2n ** 256n - 1n : toUnits(step.amount, t.decimals);
+        return [
           {
-            to: market.referenceFeeds.get(step.asset)!,
-            abi: feedAbi,
-            functionName: 'setAnswer',
-            args: [answer],
-            gas: 150_000n,
+            to: market.aave.pool,
+            abi: poolAbi,
+            functionName: 'withdraw',
+            args: [t.address, amount, actor.address],
+            gas: 600_000n,
           },
         ];
+      }
+      case 'repay': {
+        const t = token(step.asset);
+        const amount = step.amount === 'all' ? 2n ** 256n - 1n : toUnits(step.amount, t.decimals);
+        const approval = step.amount === 'all' ? await balanceOf(step.asset, actor.address) : amount;
+        if (approval === 0n) return `no ${step.asset} to repay with`;
+        return [
+          {
+            to: t.address,
+            abi: erc20Abi,
+            functionName: 'approve',
+            args: [market.aave.pool, approval],
+            gas: 100_000n,
+          },
+          {
+            to: market.aave.pool,
+            abi: poolAbi,
+            functionName: 'repay',
+            args: [t.address, amount, 2n, actor.address],
+            gas: 600_000n,
+          },
+        ];
+      }
+      case 'vault-deposit':
+      case 'vault-redeem':
+      case 'donate': {
+        const v = market.vaults.get(step.asset)!;
+        const held = step.do === 'vault-redeem' ? step.asset : v.underlying;
+        const amount =
+          step.amount === 'all'
+            ? await balanceOf(held, actor.address)
+            : toUnits(step.amount, token(held).decimals);
+        if (amount === 0n) return `no ${held} to ${step.do === 'donate' ? 'donate' : step.do.slice(6)}`;
+        const underlying = token(v.underlying).address;
+        if (step.do === 'donate')
+          return [
+            {
+              to: underlying,
+              abi: erc20Abi,
+              functionName: 'transfer',
+              args: [v.vault, amount],
+              gas: 100_000n,
+            },
+          ];
+        if (step.do === 'vault-redeem')
+          return [
+            {
+              to: v.vault,
+              abi: erc4626Abi,
+              functionName: 'redeem',
+              args: [amount, actor.address, actor.address],
+              gas: 300_000n,
+            },
+          ];
+        return [
+          { to: underlying, abi: erc20Abi, functionName: 'approve', args: [v.vault, amount], gas: 100_000n },
+          {
+            to: v.vault,
+            abi: erc4626Abi,
+            functionName: 'deposit',
+            args: [amount, actor.address],
+            gas: 300_000n,
+          },
+        ];
+      }
+      case 'vault-exploit':
+      case 'governance-attack':
+      case 'governance-execute': {
+        // The contracts of market.lendingVault / market.governance (extras.ts).
+        const calls = extraStepCalls(step, market.extras, market.tokens);
+        return typeof calls === 'string' ? calls : calls.map((c) => ({ ...c, abi: c.abi as Abi }));
+      }
+      case 'set-price': {
+        const answer = toPrice(step.priceUsd);
+        const calls: Call[] = [];
+        const setAnswer = (to: Hex): Call => ({
+          to,
+          abi: feedAbi,
+          functionName: 'setAnswer',
+          args: [answer],
+          gas: 150_000n,
+        });
+        if (step.feeds !== 'protocol') calls.push(setAnswer(market.referenceFeeds.get(step.asset)!));
         const own = market.protocolFeeds.get(step.asset);
-        if (own)
-          calls.push({ to: own, abi: feedAbi, functionName: 'setAnswer', args: [answer], gas: 150_000n });
+        if (own && step.feeds !== 'reference') calls.push(setAnswer(own));
+        if (calls.length === 0) return `${step.asset} has no feed of its own to move`;
         return calls;
       }
     }
@@ -227,6 +348,35 @@ export function createActors(chain: EmbeddedChain, market: DrillMarket, scenario
         else prepared.push({ step, index, signed: await sign(actor, calls, maxFeePerGas) });
       }
       return prepared;
+    },
+    async prepareBots(offset, random) {
+      if (bots.length === 0) return [];
+      const latest = await getBlock(client);
+      const out: PreparedBotCalls[] = [];
+      for (const { bot, accounts, priorityFeeGwei } of bots) {
+        const calls = await bot.plan({ offset, random: random(bot) });
+        if (calls.length === 0) continue;
+        const fee = priorityFeeGwei === undefined ? tip : parseGwei(String(priorityFeeGwei));
+        const maxFeePerGas = (latest.baseFeePerGas ?? parseGwei('1')) * 2n + fee;
+        const signed: Hex[] = [];
+        for (const call of calls) {
+          const from = accounts[call.from ?? 0];
+          if (!from) throw new Error(`bot ${bot.name} has no account ${call.from}`);
+          signed.push(...(await sign(from, [call], maxFeePerGas, fee)));
+        }
+        out.push({ bot: bot.name, calls, signed });
+      }
+      return out;
+    },
+    async broadcastBots(prepared) {
+      const out: SubmittedBotCalls[] = [];
+      for (const p of prepared) {
+        const txHashes: Hex[] = [];
+        for (const serializedTransaction of p.signed)
+          txHashes.push(await sendRawTransaction(client, { serializedTransaction }));
+        out.push({ bot: p.bot, notes: p.calls.map((c) => c.note), txHashes });
+      }
+      return out;
     },
     async broadcast(prepared) {
       const submitted: SubmittedStep[] = [];

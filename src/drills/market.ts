@@ -11,6 +11,8 @@ import type { EmbeddedChain, FundedAccount } from '../chain/embedded';
 import { erc20Abi, poolAbi } from '../protocols/aave-v3/abi';
 import { type AaveV3Market, deployAaveV3Market } from '../protocols/aave-v3/fixture';
 import { addLiquidity, createPair, deployUniswapV2Factory } from '../protocols/uniswap-v2/fixture';
+import { botAccounts } from './bots';
+import { type DrillExtras, deployDrillExtras } from './extras';
 import type { Scenario } from './scenario';
 
 export interface DrillToken {
@@ -32,17 +34,57 @@ export interface DrillMarket {
   guardian: FundedAccount;
   /** Scenario accounts by name. */
   accounts: Map<string, FundedAccount>;
+  /** Feeds fixed at a stablecoin's peg (assets with `pegUsd`): the depeg watch's reference. */
+  pegFeeds: Map<string, Hex>;
+  /** Bots' accounts by bot name. */
+  botAccounts: Map<string, FundedAccount[]>;
+  /** Generated positions (filled in by the population set-up). */
+  population: { name: string; address: Hex }[];
   /** A fresh user the scorer uses to check that reserves still work after the run. */
   probe: FundedAccount;
+  /** Contracts beside the Aave market some incidents need (a vulnerable vault, a governor): extras.ts. */
+  extras?: DrillExtras;
+  /**
+   * Vault-share assets (`oracle: { vault }`): the ERC-4626 vault is the asset's token; the market
+   * prices it through `protocolFeed` (the underlying's own feed × assets per share), the reference
+   * through the same adapter over the underlying's reference feed (in `referenceFeeds`).
+   */
+  vaults: Map<string, { vault: Hex; underlying: string; protocolFeed: Hex }>;
 }
+
+/** The ERC-4626 calls the drill makes (deposit, redeem) and reads (convertToAssets). */
+export const erc4626Abi = [
+  {
+    type: 'function',
+    name: 'deposit',
+    stateMutability: 'nonpayable',
+    inputs: [{ type: 'uint256' }, { type: 'address' }],
+    outputs: [{ type: 'uint256' }],
+  },
+  {
+    type: 'function',
+    name: 'redeem',
+    stateMutability: 'nonpayable',
+    inputs: [{ type: 'uint256' }, { type: 'address' }, { type: 'address' }],
+    outputs: [{ type: 'uint256' }],
+  },
+  {
+    type: 'function',
+    name: 'convertToAssets',
+    stateMutability: 'view',
+    inputs: [{ type: 'uint256' }],
+    outputs: [{ type: 'uint256' }],
+  },
+] as const;
 
 export const PRICE_DECIMALS = 8;
 export const toPrice = (usd: number): bigint => BigInt(Math.round(usd * 10 ** PRICE_DECIMALS));
 export const toUnits = (amount: number, decimals: number): bigint =>
   parseUnits(amount.toFixed(Math.min(decimals, 12)), decimals);
 
-/** How many funded accounts a scenario needs: deployer, guardian, probe, then one per account. */
-export const accountsNeeded = (scenario: Scenario): number => 3 + scenario.accounts.length;
+/** How many funded accounts a scenario needs: deployer, guardian, probe, one per account, then the bots'. */
+export const accountsNeeded = (scenario: Scenario): number =>
+  3 + scenario.accounts.length + scenario.bots.reduce((n, b) => n + botAccounts(b), 0);
 
 /** Sends one call with automine on and throws unless it succeeded (setup and checks, not drills). */
 export async function sendAndConfirm(
@@ -84,7 +126,7 @@ export async function deployDrillMarket(
 ): Promise<DrillMarket> {
   const { client } = chain;
   const [deployer, guardian, probe, ...rest] = chain.accounts;
-  if (!deployer || !guardian || !probe || rest.length < scenario.accounts.length) {
+  if (!deployer || !guardian || !probe || 3 + rest.length < accountsNeeded(scenario)) {
     throw new Error(
       `the chain has ${chain.accounts.length} accounts; the scenario needs ${accountsNeeded(scenario)}`,
     );
@@ -104,7 +146,9 @@ export async function deployDrillMarket(
   const tokens = new Map<string, DrillToken>();
   const protocolFeeds = new Map<string, Hex>();
   const referenceFeeds = new Map<string, Hex>();
+  const pegFeeds = new Map<string, Hex>();
   for (const a of scenario.market.assets) {
+    if (typeof a.oracle === 'object' && 'vault' in a.oracle) continue; // deployed below, over its underlying
     const address = await deployArtifact(client, tokenArtifact, {
       account,
       args: [a.symbol, a.symbol, a.decimals],
@@ -117,6 +161,15 @@ export async function deployDrillMarket(
         args: [PRICE_DECIMALS, `${a.symbol} / USD (reference)`, toPrice(a.priceUsd)],
       }),
     );
+    if (a.pegUsd !== undefined) {
+      pegFeeds.set(
+        a.symbol,
+        await deployArtifact(client, feedArtifact, {
+          account,
+          args: [PRICE_DECIMALS, `${a.symbol} / USD (peg)`, toPrice(a.pegUsd)],
+        }),
+      );
+    }
     if (a.oracle === 'feed') {
       protocolFeeds.set(
         a.symbol,
@@ -128,8 +181,42 @@ export async function deployDrillMarket(
     }
   }
   const token = (symbol: string) => tokens.get(symbol)!;
-  const mint = (symbol: string, to: Hex, amount: bigint) =>
-    mintDrillToken(chain, deployer, token(symbol).address, to, amount);
+
+  progress('ERC-4626 vaults and their share-price adapters');
+  const vaults = new Map<string, { vault: Hex; underlying: string; protocolFeed: Hex }>();
+  for (const a of scenario.market.assets) {
+    if (typeof a.oracle !== 'object' || !('vault' in a.oracle)) continue;
+    const underlying = token(a.oracle.vault.underlying);
+    const vault = (
+      await deployArtifact(client, firebreakArtifact('DrillVault'), {
+        account,
+        args: [underlying.address, a.symbol, a.symbol],
+      })
+    ).toLowerCase() as Hex;
+    tokens.set(a.symbol, { symbol: a.symbol, address: vault, decimals: a.decimals });
+    const adapter = (feed: Hex, description: string) =>
+      deployArtifact(client, firebreakArtifact('VaultSharePriceFeed'), {
+        account,
+        args: [vault, feed, underlying.decimals, description],
+      });
+    referenceFeeds.set(
+      a.symbol,
+      await adapter(referenceFeeds.get(underlying.symbol)!, `${a.symbol} / USD (reference)`),
+    );
+    vaults.set(a.symbol, {
+      vault,
+      underlying: underlying.symbol,
+      protocolFeed: await adapter(protocolFeeds.get(underlying.symbol)!, `${a.symbol} / USD`),
+    });
+  }
+  // A vault share is minted the honest way: its underlying is minted and deposited for the holder.
+  const mint = async (symbol: string, to: Hex, amount: bigint) => {
+    const v = vaults.get(symbol);
+    if (!v) return mintDrillToken(chain, deployer, token(symbol).address, to, amount);
+    await mintDrillToken(chain, deployer, token(v.underlying).address, deployer.address, amount);
+    await send(token(v.underlying).address, erc20Abi, 'approve', [v.vault, amount]);
+    await send(v.vault, erc4626Abi, 'deposit', [amount, to]);
+  };
 
   progress('Uniswap v2 pairs');
   const pools = new Map<string, Hex>();
@@ -159,7 +246,7 @@ export async function deployDrillMarket(
   const twaps = new Map<string, Hex>();
   const twapArtifact = firebreakArtifact('UniswapV2TwapOracle');
   for (const a of scenario.market.assets) {
-    if (typeof a.oracle !== 'object') continue;
+    if (typeof a.oracle !== 'object' || !('twap' in a.oracle)) continue;
     const { twap } = a.oracle;
     const pool = scenario.market.pools.find((p) => p.id === twap.pool)!;
     const quote = pool.tokens.find((t) => t !== a.symbol)!;
@@ -176,21 +263,39 @@ export async function deployDrillMarket(
   }
 
   progress('Aave v3 market');
+  // E-mode categories take ids 1, 2, … in the scenario's order.
+  const emodeId = (label: string) => scenario.market.emodes.findIndex((e) => e.label === label) + 1;
+  const emodeOf = (symbol: string) => {
+    const e = scenario.market.emodes.find((c) => c.assets.includes(symbol));
+    return e ? emodeId(e.label) : 0;
+  };
   const aave = await deployAaveV3Market(client, {
     account,
     guardian: guardian.address,
+    eModeCategories: scenario.market.emodes.map((e) => ({
+      id: emodeId(e.label),
+      label: e.label,
+      ltvBps: e.ltvBps,
+      liquidationThresholdBps: e.liquidationThresholdBps,
+      liquidationBonusBps: e.liquidationBonusBps,
+    })),
     assets: scenario.market.assets.map((a) => ({
+      eModeCategory: emodeOf(a.symbol),
       symbol: a.symbol,
       asset: token(a.symbol).address,
       decimals: a.decimals,
-      priceSource: (a.oracle === 'feed' ? protocolFeeds.get(a.symbol) : twaps.get(a.symbol))!,
+      priceSource: (a.oracle === 'feed'
+        ? protocolFeeds.get(a.symbol)
+        : 'vault' in a.oracle
+          ? vaults.get(a.symbol)?.protocolFeed
+          : twaps.get(a.symbol))!,
       ltvBps: a.ltvBps,
       liquidationThresholdBps: a.liquidationThresholdBps,
       liquidationBonusBps: a.liquidationBonusBps,
       reserveFactorBps: a.reserveFactorBps,
       borrowingEnabled: a.borrowingEnabled,
-      supplyCap: 0n,
-      borrowCap: 0n,
+      supplyCap: BigInt(a.supplyCap ?? 0),
+      borrowCap: BigInt(a.borrowCap ?? 0),
     })),
   });
 
@@ -208,6 +313,35 @@ export async function deployDrillMarket(
       await send(aave.pool, poolAbi, 'supply', [token(symbol).address, units, funded.address, 0], funded);
     }
   }
+  // Opening borrows come after every supply, so the liquidity they draw on is there.
+  for (const spec of scenario.accounts) {
+    const funded = accounts.get(spec.name)!;
+    if (spec.emode !== undefined)
+      await send(aave.pool, poolAbi, 'setUserEMode', [emodeId(spec.emode)], funded);
+    for (const [symbol, amount] of Object.entries(spec.borrows)) {
+      const units = toUnits(amount, token(symbol).decimals);
+      try {
+        await send(
+          aave.pool,
+          poolAbi,
+          'borrow',
+          [token(symbol).address, units, 2n, 0, funded.address],
+          funded,
+        );
+      } catch (error) {
+        throw new Error(
+          `account ${spec.name} cannot borrow ${amount} ${symbol} at the start (not enough collateral or liquidity): ${(error as Error).message.split('\n')[0]}`,
+        );
+      }
+    }
+  }
+  const botAccountMap = new Map<string, FundedAccount[]>();
+  let next = scenario.accounts.length;
+  for (const bot of scenario.bots) {
+    const n = botAccounts(bot);
+    botAccountMap.set(bot.name, rest.slice(next, next + n));
+    next += n;
+  }
   // Sanity: every reserve is live before the drill starts.
   for (const t of tokens.values()) {
     await readContract(client, {
@@ -217,5 +351,26 @@ export async function deployDrillMarket(
       args: [t.address],
     });
   }
-  return { tokens, protocolFeeds, referenceFeeds, twaps, pools, aave, deployer, guardian, accounts, probe };
+  return {
+    tokens,
+    protocolFeeds,
+    referenceFeeds,
+    pegFeeds,
+    vaults,
+    twaps,
+    pools,
+    aave,
+    deployer,
+    guardian,
+    accounts,
+    probe,
+    botAccounts: botAccountMap,
+    population: [],
+    extras: await deployDrillExtras(
+      chain,
+      scenario,
+      { tokens, aave, deployer, guardian, accounts },
+      progress,
+    ),
+  };
 }

@@ -8,6 +8,7 @@ import { readContract } from 'viem/actions';
 import type { EmbeddedChain } from '../chain/embedded';
 import { aTokenAbi, erc20Abi, variableDebtTokenAbi } from '../protocols/aave-v3/abi';
 import { readFeed } from '../protocols/chainlink/feed';
+import { extrasBacking } from './extras';
 import type { DrillMarket } from './market';
 
 /** Whole-token amounts by symbol (floats: the scorer's view, never used to send anything). */
@@ -52,7 +53,12 @@ export async function snapshotMarket(chain: EmbeddedChain, market: DrillMarket):
     }) as Promise<bigint>;
 
   const accounts: Record<string, AccountSnapshot> = {};
-  const tracked = [...market.accounts.entries(), ['probe', market.probe] as const];
+  // Generated positions count too: their bad debt is the market's (Black Thursday's population).
+  const tracked: (readonly [string, { address: Hex }])[] = [
+    ...market.accounts.entries(),
+    ...market.population.map((p) => [p.name, p] as const),
+    ['probe', market.probe] as const,
+  ];
   await Promise.all(
     tracked.map(async ([name, who]) => {
       const snapshot: AccountSnapshot = { supplied: {}, debt: {}, wallet: {} };
@@ -85,6 +91,8 @@ export async function snapshotMarket(chain: EmbeddedChain, market: DrillMarket):
       reserveBacking[t.symbol] = toFloat(cash + debt - claims, t.decimals);
     }),
   );
+  // Contracts beside the market (a vault, a treasury): their backing by `<contract>:<symbol>`.
+  Object.assign(reserveBacking, await extrasBacking(chain, market.extras, market.tokens));
   return { prices, accounts, reserveBacking };
 }
 
@@ -95,6 +103,12 @@ export interface Outcome {
   assetsTakenUsd: number;
   lossUsd: number;
   attackerProfitUsd: number;
+  /**
+   * What the attackers carried off: their wallets' gain at the final true prices, ignoring what
+   * they leave inside the market (they abandon it). When the attackers' positions back each other
+   * (Cream's circle of claims), bad debt counts their own claims at face value; this does not.
+   */
+  attackerTakeUsd: number;
 }
 
 const value = (amounts: Amounts, prices: Record<string, number>) =>
@@ -112,11 +126,13 @@ export function outcome(
     badDebtUsd += Math.max(0, value(a.debt, prices) - value(a.supplied, prices));
   let assetsTakenUsd = 0;
   for (const [symbol, end] of Object.entries(after.reserveBacking)) {
-    const taken = ((before.reserveBacking[symbol] ?? 0) - end) * (prices[symbol] ?? 0);
+    const price = prices[symbol.slice(symbol.lastIndexOf(':') + 1)] ?? 0; // `vault:DAI` is priced as DAI
+    const taken = ((before.reserveBacking[symbol] ?? 0) - end) * price;
     // Interest accrual moves backing by dust; count only what is worth more than a dollar.
     if (taken > 1) assetsTakenUsd += taken;
   }
   let attackerProfitUsd = 0;
+  let attackerTakeUsd = 0;
   for (const name of attackers) {
     const b = before.accounts[name];
     const a = after.accounts[name];
@@ -124,6 +140,13 @@ export function outcome(
     const worth = (s: AccountSnapshot) =>
       value(s.wallet, prices) + Math.max(0, value(s.supplied, prices) - value(s.debt, prices));
     attackerProfitUsd += worth(a) - worth(b);
+    attackerTakeUsd += value(a.wallet, prices) - value(b.wallet, prices);
   }
-  return { badDebtUsd, assetsTakenUsd, lossUsd: badDebtUsd + assetsTakenUsd, attackerProfitUsd };
+  return {
+    badDebtUsd,
+    assetsTakenUsd,
+    lossUsd: badDebtUsd + assetsTakenUsd,
+    attackerProfitUsd,
+    attackerTakeUsd,
+  };
 }

@@ -16,13 +16,25 @@ import { createAnvilChain } from '../chain/anvil';
 import { createEmbeddedChain, type EmbeddedChain } from '../chain/embedded';
 import { minBig } from '../common/bigint';
 import { type Common, createCommon } from '../common/common';
-import type { FirebreakConfig } from '../config/schema';
+import { createRng, mixSeed } from '../common/random';
+import type { PlaybookConfig } from '../config/schema';
 import { createEngine, type Engine } from '../engine/engine';
 import type { TimelineEvent } from '../incidents/types';
-import { erc20Abi, poolAbi } from '../protocols/aave-v3/abi';
+import { aaveOracleAbi, erc20Abi, poolAbi } from '../protocols/aave-v3/abi';
+import { decodeAaveV3Log } from '../protocols/aave-v3/events';
 import { readReserveConfiguration } from '../protocols/aave-v3/reader';
+import { readFeed } from '../protocols/chainlink/feed';
 import { openStore, type Store } from '../store/store';
-import { createActors, type PreparedStep, type SubmittedStep } from './actors';
+import {
+  type ActingBot,
+  createActors,
+  type PreparedStep,
+  type SubmittedBotCalls,
+  type SubmittedStep,
+} from './actors';
+import { type BotSpec, createBot } from './bots';
+import type { Bot } from './bots/types';
+import { defaultDrillPlaybooks, drillEngineConfig } from './defaults';
 import {
   accountsNeeded,
   type DrillMarket,
@@ -32,7 +44,8 @@ import {
   toUnits,
 } from './market';
 import { type Outcome, outcome, snapshotMarket } from './measure';
-import type { Scenario } from './scenario';
+import { deployPopulation } from './population';
+import { type DrillStep, expandTimeline, type Scenario } from './scenario';
 
 export interface DrillOptions {
   /** Wall-clock budget the engine gets per block (12 s mainnet-like by default; 250 ms for an L2-like run). */
@@ -44,6 +57,8 @@ export interface DrillOptions {
    * timeline and actions can be inspected afterwards. In memory when omitted.
    */
   storeDir?: string;
+  /** The playbooks to run the protected run with instead of the drill's defaults (`firebreak drill --config`). */
+  playbooks?: PlaybookConfig[];
 }
 
 export type DrillProgress =
@@ -92,6 +107,33 @@ export interface RunResult extends Outcome {
   mitigatedBeforeHarm: boolean | null;
   /** Milliseconds spent per block by the engine (available → done), for the protected run. */
   engineBlockMs: number[];
+  /** Per mined block: true (reference) and market-oracle USD prices by symbol. */
+  series: SeriesPoint[];
+  /** Liquidation penalties paid by users other than the attackers (seized value − repaid value, at true prices). */
+  liquidationPenaltiesUsd: number;
+  /** Liquidations that happened, in order. */
+  liquidations: LiquidationRecord[];
+  /** What each bot sent and how much of it reverted. */
+  bots: { name: string; kind: string; txs: number; reverted: number }[];
+  /** The scenario's loss measure (score.loss) applied to this run: what the verdict compares. */
+  scoredLossUsd: number;
+}
+
+export interface SeriesPoint {
+  offset: number;
+  block: number;
+  prices: Record<string, number>;
+  oraclePrices: Record<string, number>;
+}
+
+export interface LiquidationRecord {
+  block: number;
+  user: Hex;
+  liquidator: Hex;
+  collateral: string;
+  debt: string;
+  debtRepaidUsd: number;
+  collateralSeizedUsd: number;
 }
 
 export interface DrillResult {
@@ -101,80 +143,16 @@ export interface DrillResult {
   counterfactual: RunResult;
   protected: RunResult;
   lossPreventedPct: number | null;
-  verdict: 'pass' | 'fail';
+  verdict: 'pass' | 'fail' | 'expected-fail';
+  /** The scenario's stated reason it is expected to fail (`score.expectedFailure`), or null. */
+  expectedFailure: string | null;
   reasons: string[];
   wallMs: number;
 }
 
 const attackersOf = (s: Scenario) => s.accounts.filter((a) => a.role === 'attacker').map((a) => a.name);
 
-/** The engine configuration a drill runs with: one detector over the watched assets and one playbook. */
-export function drillEngineConfig(scenario: Scenario, market: DrillMarket, chainId: number): FirebreakConfig {
-  const collateral = scenario.market.assets.filter((a) => a.ltvBps > 0).map((a) => a.symbol);
-  const watch = scenario.response.watch ?? collateral;
-  return {
-    dataDir: '',
-    killSwitch: false,
-    chains: [
-      // The embedded chain is instant-final: nothing reorganises it unless a test does so on purpose.
-      {
-        id: chainId,
-        name: 'embedded',
-        rpc: [],
-        pollIntervalMs: 5,
-        confirmations: 0,
-        maxBlockRange: 500,
-        concurrency: 4,
-        quorum: 1,
-      },
-    ],
-    markets: [
-      {
-        id: 'drill-market',
-        chain: 'embedded',
-        protocol: 'aave-v3',
-        addressesProvider: market.aave.addressesProvider,
-      },
-    ],
-    detectors: [
-      {
-        id: 'oracle-deviation',
-        type: 'oracle-deviation',
-        market: 'drill-market',
-        params: {
-          assets: watch.map((symbol) => ({
-            asset: market.tokens.get(symbol)!.address,
-            symbol,
-            reference: { feed: market.referenceFeeds.get(symbol)! },
-          })),
-          thresholdBps: scenario.response.thresholdBps,
-          criticalBps: scenario.response.criticalBps,
-        },
-      },
-    ],
-    executors: [
-      {
-        id: 'guardian',
-        type: 'eoa',
-        chain: 'embedded',
-        key: { env: 'FIREBREAK_GUARDIAN_KEY' },
-        priorityFeeGwei: scenario.response.priorityFeeGwei,
-        maxFeeGwei: 1000,
-        dryRun: false,
-      },
-    ],
-    playbooks: [
-      {
-        id: 'contain-manipulated-collateral',
-        description:
-          'A critical oracle deviation on a collateral asset: contain that asset, leave the rest of the market running.',
-        when: { detector: 'oracle-deviation', severity: 'critical', minConfidence: 0 },
-        do: [{ action: scenario.response.action, executor: 'guardian', autonomy: 'auto' }],
-        cooldownBlocks: 50,
-      },
-    ],
-  };
-}
+export { DRILL_DETECTOR_IDS, drillEngineConfig } from './defaults';
 
 export interface PreparedDrill {
   chain: EmbeddedChain;
@@ -197,9 +175,14 @@ export async function prepareDrill(
     accounts: accountsNeeded(scenario),
     accountSeed: `drill/${scenario.name}/${scenario.seed}`,
     initialDate: new Date(scenario.chain.startDate),
+    // Block times independent of the machine's speed: the same seed gives the same chain and score.
+    clock: 'steady',
   });
   const deployStarted = performance.now();
   const market = await deployDrillMarket(chain, scenario, (m) => phase(`deploying: ${m}`));
+  market.population = await deployPopulation(chain, market, scenario.population, scenario.seed, (m) =>
+    phase(`deploying: ${m}`),
+  );
   const marketDeployMs = performance.now() - deployStarted;
   await chain.setAutomine(false);
   return { chain, market, marketDeployMs };
@@ -215,6 +198,7 @@ export async function runScenario(
     common: Common;
     onProgress?: DrillOptions['onProgress'];
     storeDir?: string | undefined;
+    playbooks?: PlaybookConfig[] | undefined;
   },
 ): Promise<RunResult> {
   if (kind === 'counterfactual')
@@ -234,6 +218,7 @@ export async function runScenario(
       common: options.common,
       onProgress: options.onProgress,
       store,
+      playbooks: options.playbooks,
     });
   } finally {
     await store.close();
@@ -260,6 +245,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions = {}): 
     common,
     onProgress: options.onProgress,
     storeDir: options.storeDir,
+    playbooks: options.playbooks,
   });
   await prepared.chain.close();
   const { verdict, reasons, lossPreventedPct } = judge(scenario, counterfactual, protectedRun);
@@ -271,6 +257,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions = {}): 
     protected: protectedRun,
     lossPreventedPct,
     verdict,
+    expectedFailure: scenario.score.expectedFailure ?? null,
     reasons,
     wallMs: performance.now() - started,
   };
@@ -281,6 +268,42 @@ interface RunContext {
   common: Common;
   onProgress: DrillOptions['onProgress'] | undefined;
   store?: Store;
+  playbooks?: PlaybookConfig[] | undefined;
+}
+
+/** Every address that may hold a position: named accounts, the population, the bots' accounts. */
+const borrowersOf = (market: DrillMarket): Hex[] => [
+  ...[...market.accounts.values()].map((a) => a.address),
+  ...market.population.map((p) => p.address),
+  ...[...market.botAccounts.values()].flat().map((a) => a.address),
+];
+
+/** Fresh bots for one run (their memory starts empty), set up with automine on. */
+async function startBots(
+  chain: EmbeddedChain,
+  market: DrillMarket,
+  scenario: Scenario,
+): Promise<ActingBot[]> {
+  const out: ActingBot[] = [];
+  if (scenario.bots.length === 0) return out;
+  await chain.setAutomine(true);
+  try {
+    for (const spec of scenario.bots as BotSpec[]) {
+      const accounts = market.botAccounts.get(spec.name) ?? [];
+      const bot: Bot = await createBot(spec, {
+        chain,
+        market,
+        scenario,
+        accounts,
+        borrowers: () => borrowersOf(market),
+      });
+      await bot.setup?.();
+      out.push({ bot, accounts, priorityFeeGwei: spec.priorityFeeGwei });
+    }
+  } finally {
+    await chain.setAutomine(false);
+  }
+  return out;
 }
 
 async function runOnce(
@@ -291,12 +314,18 @@ async function runOnce(
   ctx: RunContext,
 ): Promise<RunResult> {
   const { client } = chain;
+  const bots = await startBots(chain, market, scenario);
   const before = await snapshotMarket(chain, market);
   const startBlock = await client.getBlockNumber();
   const start = await client.getBlock({ blockNumber: startBlock });
-  const actors = createActors(chain, market, scenario);
-  const lastStep = Math.max(...scenario.timeline.map((s) => s.block));
+  const actors = createActors(chain, market, scenario, bots);
+  const timelineSteps = expandTimeline(scenario);
+  const lastStep = Math.max(...timelineSteps.map((s) => s.block));
   const lastOffset = lastStep + scenario.tailBlocks;
+  const botRandom = (offset: number) => (bot: Bot) =>
+    createRng(mixSeed(mixSeed(scenario.seed, offset), hashName(bot.name)));
+  const botSent: SubmittedBotCalls[] = [];
+  const mined: { offset: number; blockNumber: bigint }[] = [];
 
   // The engine, for the protected run: built exactly as `firebreak run` builds it, on the same chain.
   let engine: Engine | undefined;
@@ -307,7 +336,12 @@ async function runOnce(
   const engineBlockMs: number[] = [];
   if (kind === 'protected') {
     engine = await createEngine({
-      config: drillEngineConfig(scenario, market, chain.chainId),
+      config: drillEngineConfig(
+        scenario,
+        market,
+        chain.chainId,
+        ctx.playbooks ?? defaultDrillPlaybooks(scenario, market),
+      ),
       chains: new Map([['embedded', { client, provider: chain.provider }]]),
       store: ctx.store!,
       common: ctx.common,
@@ -328,8 +362,8 @@ async function runOnce(
     engine.start(new Map([['embedded', startBlock + 1n]]));
   }
 
-  const stepsAt = new Map<number, { step: Scenario['timeline'][number]; index: number }[]>();
-  scenario.timeline.forEach((step, index) => {
+  const stepsAt = new Map<number, { step: DrillStep; index: number }[]>();
+  timelineSteps.forEach((step, index) => {
     const list = stepsAt.get(step.block) ?? [];
     list.push({ step, index });
     stepsAt.set(step.block, list);
@@ -344,11 +378,13 @@ async function runOnce(
 
   await setNextTimestamp(1);
   await broadcast(1, await actors.prepare(stepsAt.get(1) ?? []));
+  botSent.push(...(await actors.broadcastBots(await actors.prepareBots(1, botRandom(1)))));
   for (let offset = 1; offset <= lastOffset; offset++) {
     // The actors prepare their next block's transactions from the pending state (this block as it
     // will be mined), off the clock, and broadcast them the moment the block exists.
     await setNextTimestamp(offset);
     const next = await actors.prepare(stepsAt.get(offset + 1) ?? []);
+    const nextBots = offset < lastOffset ? await actors.prepareBots(offset + 1, botRandom(offset + 1)) : [];
     const blockNumber = await chain.mine();
     availableAt.set(blockNumber, performance.now());
     const engineDone = engine
@@ -364,6 +400,8 @@ async function runOnce(
     });
     const engineOrBudget = Promise.race([engineDone.then(() => 'done' as const), outOfTime]);
     await broadcast(offset + 1, next);
+    botSent.push(...(await actors.broadcastBots(nextBots)));
+    mined.push({ offset, blockNumber });
     const late = (await engineOrBudget) === 'late';
     clearTimeout(timer);
     processed.delete(blockNumber);
@@ -427,6 +465,28 @@ async function runOnce(
   const after = await snapshotMarket(chain, market);
   const attackers = attackersOf(scenario);
   const result = outcome(before, after, attackers);
+  const attackerAddresses = new Set(attackers.map((n) => market.accounts.get(n)!.address.toLowerCase()));
+  // Prices per block, read after the run at each block (off the clock: the engine gets only its budget).
+  const series: SeriesPoint[] = [];
+  for (const { offset, blockNumber } of mined)
+    series.push(await pricesAt(chain, market, offset, blockNumber));
+  const liquidations = await readLiquidations(chain, market, startBlock + 1n, endBlock, series);
+  const liquidationPenaltiesUsd = liquidations
+    .filter((l) => !attackerAddresses.has(l.user.toLowerCase()))
+    .reduce((sum, l) => sum + Math.max(0, l.collateralSeizedUsd - l.debtRepaidUsd), 0);
+  const botStats = await Promise.all(
+    bots.map(async ({ bot }) => {
+      const hashes = botSent.filter((b) => b.bot === bot.name).flatMap((b) => b.txHashes);
+      const receipts = await Promise.all(hashes.map((hash) => getTransactionReceipt(client, { hash })));
+      return {
+        name: bot.name,
+        kind: bot.kind,
+        txs: receipts.length,
+        reverted: receipts.filter((r) => r.status !== 'success').length,
+      };
+    }),
+  );
+  const scoredLossUsd = scoredLoss(scenario, result, liquidationPenaltiesUsd);
 
   const attackerSteps = steps.filter((s) => attackers.includes(s.actor) && s.block !== null);
   const firstHarmBlock = minBig(attackerSteps.map((s) => s.block!));
@@ -505,8 +565,112 @@ async function runOnce(
     usable,
     mitigatedBeforeHarm,
     engineBlockMs,
+    series,
+    liquidationPenaltiesUsd,
+    liquidations,
+    bots: botStats,
+    scoredLossUsd,
     ...result,
   };
+}
+
+const hashName = (name: string) => {
+  let h = 0;
+  for (let i = 0; i < name.length; i++) h = (Math.imul(h, 31) + name.charCodeAt(i)) >>> 0;
+  return h;
+};
+
+/** The loss the scenario's verdict compares (score.loss). */
+function scoredLoss(scenario: Scenario, o: Outcome, penalties: number): number {
+  switch (scenario.score.loss) {
+    case 'bad-debt':
+      return o.badDebtUsd;
+    case 'assets-taken':
+      return o.assetsTakenUsd;
+    case 'penalties':
+      return penalties;
+    case 'sum':
+      return o.badDebtUsd + o.assetsTakenUsd + penalties;
+    case 'attacker-take':
+      return Math.max(0, o.attackerTakeUsd);
+  }
+}
+
+/** True and oracle prices after a block (one read per reference feed, one for the oracle). */
+async function pricesAt(
+  chain: EmbeddedChain,
+  market: DrillMarket,
+  offset: number,
+  blockNumber: bigint,
+): Promise<SeriesPoint> {
+  const { client } = chain;
+  const symbols = [...market.tokens.keys()];
+  const prices: Record<string, number> = {};
+  await Promise.all(
+    symbols.map(async (symbol) => {
+      const answer = await readFeed(client, market.referenceFeeds.get(symbol)!, blockNumber);
+      prices[symbol] = Number(answer.answer) / 10 ** answer.decimals;
+    }),
+  );
+  const oracle = (await readContract(client, {
+    address: market.aave.oracle,
+    abi: aaveOracleAbi,
+    functionName: 'getAssetsPrices',
+    args: [symbols.map((sym) => market.tokens.get(sym)!.address)],
+    blockNumber,
+  })) as readonly bigint[];
+  const oraclePrices: Record<string, number> = {};
+  symbols.forEach((symbol, i) => {
+    oraclePrices[symbol] = Number(oracle[i] ?? 0n) / 1e8;
+  });
+  return { offset, block: Number(blockNumber), prices, oraclePrices };
+}
+
+/** The run's LiquidationCall events, valued at the true prices of their block. */
+async function readLiquidations(
+  chain: EmbeddedChain,
+  market: DrillMarket,
+  fromBlock: bigint,
+  toBlock: bigint,
+  series: readonly SeriesPoint[],
+): Promise<LiquidationRecord[]> {
+  if (toBlock < fromBlock) return [];
+  const logs = (await chain.client.request({
+    method: 'eth_getLogs',
+    params: [{ address: market.aave.pool, fromBlock: toHex(fromBlock), toBlock: toHex(toBlock) }],
+  } as never)) as {
+    address: Hex;
+    topics: Hex[];
+    data: Hex;
+    blockNumber: Hex;
+    transactionHash: Hex;
+    logIndex: Hex;
+  }[];
+  const bySymbol = new Map([...market.tokens.values()].map((t) => [t.address.toLowerCase(), t]));
+  const priceAt = (block: number) =>
+    series.findLast((p) => p.block <= block)?.prices ?? series[0]?.prices ?? {};
+  const out: LiquidationRecord[] = [];
+  for (const log of logs) {
+    const event = decodeAaveV3Log(log as never);
+    if (event?.type !== 'LiquidationCall') continue;
+    const collateral = bySymbol.get(event.collateralAsset.toLowerCase());
+    const debt = bySymbol.get(event.debtAsset.toLowerCase());
+    if (!collateral || !debt) continue;
+    const block = Number(BigInt(log.blockNumber));
+    const prices = priceAt(block);
+    out.push({
+      block,
+      user: event.user,
+      liquidator: event.liquidator,
+      collateral: collateral.symbol,
+      debt: debt.symbol,
+      debtRepaidUsd: (Number(event.debtToCover) / 10 ** debt.decimals) * (prices[debt.symbol] ?? 0),
+      collateralSeizedUsd:
+        (Number(event.liquidatedCollateralAmount) / 10 ** collateral.decimals) *
+        (prices[collateral.symbol] ?? 0),
+    });
+  }
+  return out;
 }
 
 /** A fresh user supplies a reserve and borrows a little of it back: both must succeed. */
@@ -539,31 +703,54 @@ function judge(
   scenario: Scenario,
   cf: RunResult,
   prot: RunResult,
-): { verdict: 'pass' | 'fail'; reasons: string[]; lossPreventedPct: number | null } {
+): { verdict: DrillResult['verdict']; reasons: string[]; lossPreventedPct: number | null } {
   const reasons: string[] = [];
-  const lossPreventedPct =
-    cf.lossUsd > 0 ? Math.max(0, ((cf.lossUsd - prot.lossUsd) / cf.lossUsd) * 100) : null;
+  const { score } = scenario;
+  const cfLoss = cf.scoredLossUsd;
+  const protLoss = prot.scoredLossUsd;
+  const measure = score.loss === 'sum' ? 'loss' : score.loss.replace('-', ' ');
+  const lossPreventedPct = cfLoss > 0 ? Math.max(0, ((cfLoss - protLoss) / cfLoss) * 100) : null;
   const containing = prot.actions.filter((a) => a.status !== 'refused');
-  if (scenario.score.expect === 'benign') {
+  if (score.expect === 'benign') {
     if (containing.length > 0)
-      reasons.push(`a benign scenario led to ${containing.length} containing action(s)`);
-  } else {
-    if (cf.lossUsd <= 0) {
-      reasons.push('the unprotected run lost nothing: the drill proves nothing');
-    } else if (cf.lossUsd < scenario.score.minCounterfactualLossUsd) {
       reasons.push(
-        `the unprotected run lost $${cf.lossUsd.toFixed(0)}, below the scenario's minimum of $${scenario.score.minCounterfactualLossUsd}: the drill proves nothing`,
+        `a benign scenario led to ${containing.length} containing action(s): ${[...new Set(containing.map((a) => `${a.action}${a.asset ? ` on ${a.asset}` : ''}`))].join(', ')}`,
+      );
+  } else {
+    if (cfLoss <= 0) {
+      reasons.push(`the unprotected run's ${measure} was nothing: the drill proves nothing`);
+    } else if (cfLoss < score.minCounterfactualLossUsd) {
+      reasons.push(
+        `the unprotected run's ${measure} was $${cfLoss.toFixed(0)}, below the scenario's minimum of $${score.minCounterfactualLossUsd}: the drill proves nothing`,
       );
     }
-    if (prot.lossUsd > scenario.score.maxLossShare * cf.lossUsd) {
+    if (protLoss > score.maxLossShare * cfLoss) {
       reasons.push(
-        `protected loss $${prot.lossUsd.toFixed(0)} exceeds ${(scenario.score.maxLossShare * 100).toFixed(0)}% of the unprotected $${cf.lossUsd.toFixed(0)}`,
+        `protected ${measure} $${protLoss.toFixed(0)} exceeds ${(score.maxLossShare * 100).toFixed(0)}% of the unprotected $${cfLoss.toFixed(0)}`,
       );
     }
     if (prot.mitigatedBeforeHarm === false)
-      reasons.push(`the containing transaction did not land before "${scenario.score.mitigateBefore}"`);
+      reasons.push(`the containing transaction did not land before "${score.mitigateBefore}"`);
   }
+  if (score.detectBefore !== undefined) {
+    const target = prot.steps
+      .filter((s) => s.label === score.detectBefore && s.block !== null)
+      .reduce<bigint | null>((m, s) => (m === null || s.block! < m ? s.block! : m), null);
+    if (prot.detectedBlock === null)
+      reasons.push(`nothing was detected (needed before "${score.detectBefore}")`);
+    else if (target !== null && prot.detectedBlock >= target)
+      reasons.push(
+        `first detection at block ${prot.detectedBlock}, not before "${score.detectBefore}" (block ${target})`,
+      );
+  }
+  const taken = new Set(containing.map((a) => a.action));
+  for (const action of score.mustAct)
+    if (!taken.has(action)) reasons.push(`the response did not take ${action}, which the scenario requires`);
+  for (const action of score.mustNotAct)
+    if (taken.has(action)) reasons.push(`the response took ${action}, which the scenario forbids`);
   for (const [symbol, ok] of Object.entries(prot.usable))
     if (!ok) reasons.push(`${symbol} no longer works for an ordinary user after the response`);
-  return { verdict: reasons.length === 0 ? 'pass' : 'fail', reasons, lossPreventedPct };
+  const verdict =
+    reasons.length === 0 ? 'pass' : score.expectedFailure !== undefined ? 'expected-fail' : 'fail';
+  return { verdict, reasons, lossPreventedPct };
 }

@@ -9,6 +9,7 @@ import { readContract } from 'viem/actions';
 import type { DetectorConfig, FirebreakConfig } from '../config/schema';
 import { ammManipulation } from '../detectors/amm-manipulation';
 import { loadCustomDetector } from '../detectors/custom';
+import { debtConcentration } from '../detectors/debt-concentration';
 import { governanceWatch } from '../detectors/governance-watch';
 import { oracleDeviation } from '../detectors/oracle-deviation';
 import { outflowRate } from '../detectors/outflow-rate';
@@ -103,7 +104,7 @@ async function instantiateConfigured(
       });
     }
     case 'price-feed-integrity':
-      return instantiate(d.id, priceFeedIntegrity, d.params);
+      return instantiate(d.id, priceFeedIntegrity, { ...d.params, market: market?.addressesProvider });
     case 'amm-manipulation':
       return instantiate(d.id, ammManipulation, d.params);
     case 'outflow-rate':
@@ -143,9 +144,19 @@ async function instantiateConfigured(
       });
     }
     case 'share-price-jump':
-      return instantiate(d.id, sharePriceJump, d.params);
+      return instantiate(d.id, sharePriceJump, { ...d.params, market: market?.addressesProvider });
     case 'rule':
       return instantiate(d.id, ruleDetector(d.id, d.params), d.params);
+    case 'debt-concentration': {
+      const m = needMarket(d, market);
+      return instantiate(d.id, debtConcentration, {
+        market: m.addressesProvider,
+        pool: m.pool,
+        assets: d.params.assets,
+        thresholdBps: d.params.thresholdBps,
+        criticalBps: d.params.criticalBps,
+      });
+    }
     case 'risk-thresholds':
       return instantiate(d.id, riskThresholds, {
         ...d.params,

@@ -20,7 +20,7 @@
  * backs off and restarts from its checkpoint, and the other chains go on.
  */
 
-import type { Client, EIP1193Provider } from 'viem';
+import type { Client, EIP1193Provider, Hex } from 'viem';
 import type { HeadWakeups } from '../chain/block-source';
 import type { BlockRef, FinalizedEvent, ReorgEvent } from '../chain/events';
 import { createIngestor, type Ingestor, type IngestorOptions } from '../chain/ingest';
@@ -43,7 +43,7 @@ import {
   type IngestResult,
 } from '../incidents/manager';
 import type { AaveMarketAddresses } from '../protocols/aave-v3/market';
-import { createAavePlanBuilder } from '../respond/actions/aave-v3';
+import { createPlanBuilder } from '../respond/actions';
 import { createExecutors } from '../respond/executors';
 import {
   type ActionRepository,
@@ -52,6 +52,7 @@ import {
   type ResponderHooks,
 } from '../respond/responder';
 import type { ActionPlan } from '../respond/types';
+import { createPositionTracker, type PositionTracker } from '../risk/tracker';
 import {
   type Checkpoint,
   clearResponsePending,
@@ -222,10 +223,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const clientForChainId = new Map(config.chains.map((c) => [c.id, chainOf(c.name).client]));
   const responder: Responder = createResponder({
     playbooks: config.playbooks,
+    detectorIds: [
+      ...config.detectors.map((d) => d.id),
+      ...Object.values(options.extraDetectors ?? {}).flatMap((list) => list.map((d) => d.id)),
+    ],
     executors,
     incidents,
     actions: options.store,
-    buildPlan: createAavePlanBuilder({
+    buildPlan: createPlanBuilder({
       clientFor: (chainId: number) => clientForChainId.get(chainId),
       marketsByAddress,
     }),
@@ -237,6 +242,24 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
   const { store } = options;
   const stateOf = memoryDetectorState();
+
+  // Live position books, for the markets that ask for one (`positionsFromBlock`), by addresses provider.
+  const trackers = new Map<Hex, PositionTracker>();
+  for (const m of config.markets) {
+    const resolved = markets.get(m.id);
+    if (m.positionsFromBlock === undefined || !resolved) continue;
+    const chain = config.chains.find((c) => c.name === m.chain)!;
+    trackers.set(
+      resolved.addressesProvider.toLowerCase() as Hex,
+      createPositionTracker(chainOf(m.chain).client, {
+        chainId: chain.id,
+        pool: resolved.pool,
+        oracle: resolved.oracle,
+        fromBlock: BigInt(m.positionsFromBlock),
+        maxBlockRange: chain.maxBlockRange,
+      }),
+    );
+  }
 
   /** Runs a store transaction, retried a few times with backoff; the incident memory is reloaded after a failure. */
   const transaction = async <T>(what: string, work: (trx: StoreDb) => Promise<T>): Promise<T> => {
@@ -324,7 +347,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     const recorder =
       chain.pool && (quorumOf.get(event.chainId)?.quorum ?? 1) > 1 ? recordingClient(chain.pool) : undefined;
     if (recorder) evidence.set(event, recorder.calls);
-    const view = createBlockView(recorder?.client ?? chain.client, event.chainId, event.block.number);
+    const view = createBlockView(recorder?.client ?? chain.client, event.chainId, event.block.number, {
+      positions: async (market) => (await trackers.get(market)?.snapshotAt(event.block)) ?? null,
+    });
     const findings = await runDetectors(detectorsByChain.get(chainName) ?? [], event, view, {
       timeoutMs: options.detectorTimeoutMs ?? 5_000,
       logger: common.logger,

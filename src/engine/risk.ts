@@ -15,29 +15,17 @@ import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Client, Hex } from 'viem';
 import { zeroAddress } from 'viem';
-import { getBlock, getLogs, readContract } from 'viem/actions';
+import { getBlock, getLogs } from 'viem/actions';
 import type { BlockRef } from '../chain/events';
 import { createCommon } from '../common/common';
 import { FirebreakError } from '../common/errors';
 import { prepareDrill, runScenario } from '../drills/runner';
 import type { Scenario } from '../drills/scenario';
-import { aaveOracleAbi } from '../protocols/aave-v3/abi';
-import {
-  readAssetPrice,
-  readEModeCategory,
-  readReserveConfiguration,
-  readUserAccountData,
-} from '../protocols/aave-v3/reader';
+import { readUserAccountData } from '../protocols/aave-v3/reader';
 import type { AaveV3Market } from '../protocols/aave-v3/types';
 import { readFeed } from '../protocols/chainlink/feed';
 import { readPair } from '../protocols/uniswap-v2/pool';
-import {
-  type AaveV3EModeParams,
-  type AaveV3ReserveParams,
-  type AaveV3RiskInputs,
-  createPositionBook,
-  type PositionBook,
-} from '../risk/book';
+import { type AaveV3RiskInputs, createPositionBook, type PositionBook } from '../risk/book';
 import { type CascadePool, type CascadeResult, runCascade } from '../risk/cascade';
 import {
   type ContagionGraph,
@@ -59,6 +47,7 @@ import {
   type ThresholdRow,
   thresholdSensitivity,
 } from '../risk/sensitivity';
+import { readRiskInputs } from '../risk/tracker';
 import type { PositionSnapshot } from '../risk/types';
 
 export interface RiskRunOptions {
@@ -125,42 +114,6 @@ export interface RiskAnalysis extends RiskReportInput {
 }
 
 const usage = (message: string) => new FirebreakError('ERR_USAGE', message);
-
-/** The market's risk inputs at a block, read through the Aave v3 readers. */
-export async function readRiskInputs(
-  client: Client,
-  market: Pick<AaveV3Market, 'pool' | 'oracle' | 'reserves'>,
-  blockNumber: bigint,
-): Promise<AaveV3RiskInputs> {
-  const { pool, oracle } = market;
-  const reserves: Record<string, AaveV3ReserveParams> = {};
-  const prices: Record<string, bigint> = {};
-  await Promise.all(
-    Object.values(market.reserves).map(async (r) => {
-      const [config, price] = await Promise.all([
-        readReserveConfiguration(client, pool, r.asset, blockNumber),
-        readAssetPrice(client, oracle, r.asset, blockNumber),
-      ]);
-      reserves[r.asset.toLowerCase()] = config;
-      prices[r.asset.toLowerCase()] = price;
-    }),
-  );
-  const eModes: Record<number, AaveV3EModeParams> = {};
-  for (const id of new Set(Object.values(reserves).map((r) => r.eModeCategory))) {
-    if (id === 0) continue;
-    const e = await readEModeCategory(client, pool, id, blockNumber);
-    eModes[id] = e;
-    if (e.priceSource !== zeroAddress)
-      prices[e.priceSource.toLowerCase()] = await readAssetPrice(client, oracle, e.priceSource, blockNumber);
-  }
-  const baseCurrencyUnit = await readContract(client, {
-    address: oracle,
-    abi: aaveOracleAbi,
-    functionName: 'BASE_CURRENCY_UNIT',
-    blockNumber,
-  });
-  return { reserves, eModes, prices, baseCurrencyUnit };
-}
 
 const time = async <T>(
   timings: Record<string, number>,

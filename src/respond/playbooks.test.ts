@@ -80,6 +80,12 @@ describe('playbookMatches', () => {
     expect(playbookMatches(playbook({ when: { detector: 'inv-oracle' } }), r)).toBe(true);
     expect(playbookMatches(playbook({ when: { detector: 'weth-oracle' } }), r)).toBe(false);
     expect(playbookMatches(playbook({ when: { detector: 'amm-manipulation' } }), r)).toBe(false);
+    // An id that is also a type names that instance only once an instance has that id.
+    const peg = result({ detector: 'oracle-deviation', detectorInstance: 'peg-watch' });
+    const byType = playbook({ when: { detector: 'oracle-deviation' } });
+    expect(playbookMatches(byType, peg)).toBe(true);
+    expect(playbookMatches(byType, peg, new Set(['oracle-deviation', 'peg-watch']))).toBe(false);
+    expect(playbookMatches(byType, peg, new Set(['inv-oracle', 'peg-watch']))).toBe(true);
   });
 
   it('matches every detector when none is named', () => {

@@ -16,10 +16,22 @@ export interface Decision {
   result: IngestResult;
 }
 
-export function playbookMatches(playbook: PlaybookConfig, { finding }: IngestResult): boolean {
+/**
+ * `when.detector` names an instance id or a detector type. When a configured instance has that id,
+ * only its findings match (an id that is also a type, e.g. an instance called `oracle-deviation`
+ * beside a second `oracle-deviation` instance called `peg-watch`, does not pull in the other
+ * instance); otherwise the type matches every instance of it.
+ */
+export function playbookMatches(
+  playbook: PlaybookConfig,
+  { finding }: IngestResult,
+  instanceIds?: ReadonlySet<string>,
+): boolean {
   const w = playbook.when;
-  if (w.detector !== undefined && w.detector !== finding.detector && w.detector !== finding.detectorInstance)
-    return false;
+  if (w.detector !== undefined) {
+    const byId = instanceIds?.has(w.detector) === true;
+    if (w.detector !== finding.detectorInstance && (byId || w.detector !== finding.detector)) return false;
+  }
   if (w.kind !== undefined && w.kind !== finding.kind) return false;
   if (SEVERITY_RANK[finding.severity] < SEVERITY_RANK[w.severity]) return false;
   return finding.confidence >= w.minConfidence;
@@ -50,11 +62,12 @@ export function decide(
   playbooks: readonly PlaybookConfig[],
   results: readonly IngestResult[],
   cooldowns: Cooldowns,
+  instanceIds?: ReadonlySet<string>,
 ): Decision[] {
   const decisions: Decision[] = [];
   for (const result of results) {
     for (const playbook of playbooks) {
-      if (!playbookMatches(playbook, result) || !cooldowns.ready(playbook, result)) continue;
+      if (!playbookMatches(playbook, result, instanceIds) || !cooldowns.ready(playbook, result)) continue;
       cooldowns.fired(playbook, result);
       for (const [stepIndex, step] of playbook.do.entries())
         decisions.push({ playbook, stepIndex, step, result });

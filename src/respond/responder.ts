@@ -38,6 +38,8 @@ export interface ResponderHooks {
 
 export interface ResponderOptions {
   playbooks: readonly PlaybookConfig[];
+  /** The configured detector instance ids: a playbook naming one matches only that instance. */
+  detectorIds?: readonly string[];
   executors: ReadonlyMap<string, Executor>;
   incidents: IncidentManager;
   actions: ActionRepository;
@@ -66,6 +68,7 @@ export function actionId(decision: Decision): string {
 export function createResponder(options: ResponderOptions): Responder {
   const { incidents, common } = options;
   const cooldowns: Cooldowns = createCooldowns();
+  const instanceIds = new Set(options.detectorIds ?? []);
   /** Consecutive failures per action id: a transient failure retries next block, a lasting one waits out the cooldown. */
   const failures = new Map<string, number>();
   const MAX_QUICK_RETRIES = 3;
@@ -400,7 +403,7 @@ export function createResponder(options: ResponderOptions): Responder {
 
   return {
     async respond(results, event) {
-      const decisions = decide(options.playbooks, results, cooldowns);
+      const decisions = decide(options.playbooks, results, cooldowns, instanceIds);
       for (const decision of decisions) await execute(decision, event);
     },
     async settled() {

@@ -8,11 +8,19 @@
  * be cleared. (Aave's LTV-0 rule does make a borrower who holds the asset as collateral repay or
  * withdraw it before withdrawing other collateral.) A reserve pause (`aave-v3.pause-reserve`) stops those too; it stays available for an
  * exploit in the asset's own logic. Neither halts the other markets.
+ *
+ * For a debt asset that has grown too big for the market to liquidate (the CRV short of November
+ * 2022: one account's debt near the whole DEX liquidity), `aave-v3.freeze-borrowing` disables new
+ * borrowing of the asset (`setReserveBorrowing(asset, false)`) and `aave-v3.lower-borrow-cap`
+ * sets its borrow cap to the debt outstanding (whole tokens, rounded up), so nobody adds to it but
+ * a repayment makes room again. Both leave supply, repay, withdrawal and liquidation working.
  */
 import type { Client, Hex } from 'viem';
+import { readContract } from 'viem/actions';
+import { erc20Abi, poolConfiguratorAbi } from '../../protocols/aave-v3/abi';
 import { freezeReserve, pauseReserve, setLtvZero } from '../../protocols/aave-v3/actions';
 import type { AaveMarketAddresses } from '../../protocols/aave-v3/market';
-import { readReserveConfiguration } from '../../protocols/aave-v3/reader';
+import { readReserveConfiguration, readReserveTokens } from '../../protocols/aave-v3/reader';
 import type { PlanBuilder } from '../responder';
 import type { ActionPlan, EffectCheck, PlannedCall } from '../types';
 
@@ -65,8 +73,65 @@ export function createAavePlanBuilder(options: AavePlanBuilderOptions): PlanBuil
         blastRadius = `${typeof symbol === 'string' ? symbol : asset}: every operation on the reserve stops, including repay and liquidation; other reserves unaffected`;
         break;
       }
+      case 'aave-v3.freeze-borrowing': {
+        if (config.borrowingEnabled)
+          calls.push({
+            to: market.poolConfigurator,
+            abi: poolConfiguratorAbi,
+            functionName: 'setReserveBorrowing',
+            args: [asset, false],
+            description: `Disable borrowing of ${typeof symbol === 'string' ? symbol : asset} (PoolConfigurator.setReserveBorrowing(asset, false))`,
+          });
+        effects.push({
+          description: 'borrowing disabled',
+          read: async () => (await readConfig()).borrowingEnabled,
+          expected: false,
+        });
+        blastRadius = `${typeof symbol === 'string' ? symbol : asset}: no new borrowing of it; supply, repay, withdrawal and liquidation unaffected; other reserves unaffected`;
+        break;
+      }
+      case 'aave-v3.lower-borrow-cap': {
+        // The cap is in whole tokens (0 = none): the debt outstanding, rounded up, at least 1.
+        const tokens = await readReserveTokens(client, market.pool, asset, event.block.number);
+        const supply = (token: Hex) =>
+          BigInt(token) === 0n
+            ? Promise.resolve(0n)
+            : readContract(client, {
+                address: token,
+                abi: erc20Abi,
+                functionName: 'totalSupply',
+                blockNumber: event.block.number,
+              });
+        const [variable, stable, decimals] = await Promise.all([
+          supply(tokens.variableDebtToken),
+          supply(tokens.stableDebtToken),
+          readContract(client, { address: asset, abi: erc20Abi, functionName: 'decimals' }),
+        ]);
+        const unit = 10n ** BigInt(decimals);
+        const debt = variable + stable;
+        const cap = debt === 0n ? 1n : (debt + unit - 1n) / unit;
+        if (config.borrowCap === 0n || config.borrowCap > cap)
+          calls.push({
+            to: market.poolConfigurator,
+            abi: poolConfiguratorAbi,
+            functionName: 'setBorrowCap',
+            args: [asset, cap],
+            description: `Lower the borrow cap of ${typeof symbol === 'string' ? symbol : asset} to ${cap} tokens, the debt outstanding (PoolConfigurator.setBorrowCap)`,
+          });
+        const expected = config.borrowCap !== 0n && config.borrowCap <= cap ? config.borrowCap : cap;
+        effects.push({
+          description: `borrow cap ${expected}`,
+          read: async () => (await readConfig()).borrowCap,
+          expected,
+        });
+        blastRadius = `${typeof symbol === 'string' ? symbol : asset}: borrowing only up to the debt outstanding (room opens as it is repaid); supply, repay, withdrawal and liquidation unaffected; other reserves unaffected`;
+        break;
+      }
       default:
-        throw new Error(`unknown action ${decision.step.action satisfies never}`);
+        // Only aave-v3.* actions reach this builder (actions/index.ts); every one of them is handled above.
+        throw new Error(
+          `unknown action ${decision.step.action satisfies Exclude<typeof decision.step.action, `aave-v3.${string}`>}`,
+        );
     }
     if (calls.length === 0) return null;
     const plan: ActionPlan = {
