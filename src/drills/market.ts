@@ -11,7 +11,7 @@ import type { EmbeddedChain, FundedAccount } from '../chain/embedded';
 import { erc20Abi, poolAbi } from '../protocols/aave-v3/abi';
 import { type AaveV3Market, deployAaveV3Market } from '../protocols/aave-v3/fixture';
 import { addLiquidity, createPair, deployUniswapV2Factory } from '../protocols/uniswap-v2/fixture';
-import { botAccounts } from './bots';
+import { botAccounts } from './bots/schema';
 import { type DrillExtras, deployDrillExtras } from './extras';
 import type { Scenario } from './scenario';
 

@@ -13,7 +13,6 @@
  */
 import { type Address, encodeFunctionData, type Hex } from 'viem';
 import { readContract } from 'viem/actions';
-import { z } from 'zod';
 import type { EmbeddedChain } from '../chain/embedded';
 import { FirebreakError } from '../common/errors';
 import { createRng, mixSeed, normal } from '../common/random';
@@ -22,6 +21,7 @@ import { erc20Abi } from '../protocols/aave-v3/abi';
 import { readAssetPrice, readReserveConfiguration } from '../protocols/aave-v3/reader';
 import type { ReserveConfiguration } from '../protocols/aave-v3/types';
 import { type DrillMarket, mintDrillToken, toUnits } from './market';
+import { type PopulationSpec, populationSchema } from './population-schema';
 import {
   deploySpawner,
   GAS_PER_SIMPLE_POSITION,
@@ -32,30 +32,7 @@ import {
   type SpawnPosition,
 } from './spawner';
 
-const symbol = z.string().regex(/^[A-Za-z][A-Za-z0-9.-]*$/, 'must be a token symbol such as WETH');
-
-export const populationSchema = z.strictObject({
-  /** Prefix of the positions' names (crowd-1, crowd-2, …). */
-  name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
-  count: z.number().int().positive().max(20_000),
-  collateral: symbol,
-  debt: symbol,
-  /**
-   * Collateral value of one position in USD at the protocol oracle's price when it opens (the
-   * scenario's `priceUsd` at the start): log-normal around the median, clamped to [min, max]
-   * (default: three sigmas either side of the median).
-   */
-  sizeUsd: z.strictObject({
-    median: z.number().positive(),
-    sigma: z.number().min(0).max(3).default(1),
-    min: z.number().positive().optional(),
-    max: z.number().positive().optional(),
-  }),
-  /** Health factor at the start, at the protocol's prices: uniform between min and max. */
-  healthFactor: z.strictObject({ min: z.number().gt(1), max: z.number().gt(1) }),
-});
-
-export type PopulationSpec = z.output<typeof populationSchema>;
+export { type PopulationSpec, populationSchema };
 
 /** One opened position of a population. */
 export interface PopulationPosition {

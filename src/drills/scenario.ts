@@ -8,8 +8,8 @@ import { z } from 'zod';
 import { createRng, mixSeed, normal } from '../common/random';
 import { type ConfigProblem, invalidFileError, problemsFromZod } from '../config/errors';
 import { readDataFile } from '../config/load';
-import { botSchema } from './bots';
-import { populationSchema } from './population';
+import { botSchema } from './bots/schema';
+import { populationSchema } from './population-schema';
 
 const symbol = z.string().regex(/^[A-Za-z][A-Za-z0-9.-]*$/, 'must be a token symbol such as WETH');
 const positive = z.number().positive();

@@ -10,8 +10,8 @@ import { FirebreakError } from '../../common/errors';
 import { type PairState, planSwapExactIn, readPair } from '../../protocols/uniswap-v2/pool';
 import type { DrillToken } from '../market';
 import { balanceOf, call, fmt, GAS, inWindow, mintHoldings, referencePrices } from './common';
-import type { ArbitrageurSpec } from './index';
 import { arbitrage } from './math';
+import type { ArbitrageurSpec } from './schema';
 import type { Bot, BotCall, BotContext, BotTurn } from './types';
 
 export function createArbitrageur(spec: ArbitrageurSpec, ctx: BotContext): Bot {

@@ -29,8 +29,8 @@ import {
   reserveConfigurations,
   usdToUnits,
 } from './common';
-import type { BackgroundSpec } from './index';
 import { poisson } from './math';
+import type { BackgroundSpec } from './schema';
 import type { Bot, BotCall, BotContext, BotTurn } from './types';
 
 /** Health factor (wad) a background user's own withdraw or borrow must leave. */

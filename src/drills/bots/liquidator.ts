@@ -40,7 +40,6 @@ import {
   reserveConfigurations,
   unitsToUsd,
 } from './common';
-import type { LiquidatorSpec } from './index';
 import {
   chooseLiquidation,
   type LiquidationInputs,
@@ -50,6 +49,7 @@ import {
   priceRatioBounds,
   type Ratio,
 } from './math';
+import type { LiquidatorSpec } from './schema';
 import type { Bot, BotCall, BotContext, BotTurn } from './types';
 
 /** Users per AccountDataReader call (the call runs with a high gas cap, as spawner.ts reads do). */
