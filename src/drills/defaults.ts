@@ -29,6 +29,7 @@
  * vault trips its breaker (§6); a dangerous call queued in the governance timelock inside the
  * minimum delay is cancelled (§7). Nothing pauses the whole pool.
  */
+import type { Hex } from 'viem';
 import { z } from 'zod';
 import {
   detectorConfig,
@@ -69,134 +70,96 @@ export const vaultShareAssets = (scenario: Scenario): string[] =>
     .filter((a) => typeof a.oracle === 'object' && 'vault' in a.oracle)
     .map((a) => a.symbol);
 
-/** The default playbooks (the scenario's `response.action` chooses the containing action). */
-export function defaultDrillPlaybooks(scenario: Scenario, market?: DrillMarket): PlaybookConfig[] {
-  return [
-    ...extraContractPlaybooks(market),
-    ...(vaultShareAssets(scenario).length > 0
-      ? [
-          {
-            id: 'contain-inflated-vault-share',
-            description:
-              "A vault share's value per share jumped in one block (a donation, not a trade): contain that share as collateral before anyone borrows against the new price.",
-            when: {
-              detector: 'share-price-jump',
-              kind: 'manipulation' as const,
-              severity: 'critical' as const,
-              minConfidence: 0,
-            },
-            do: [
-              {
-                action: 'aave-v3.contain-collateral' as const,
-                executor: DRILL_EXECUTOR_ID,
-                autonomy: 'auto' as const,
-              },
-            ],
-            cooldownBlocks: 50,
-          },
-        ]
-      : []),
+type PlaybookStep = PlaybookConfig['do'][number];
+
+/** A playbook that acts at once through the drill's guardian, re-arming after `cooldownBlocks`. */
+const auto = (
+  id: string,
+  description: string,
+  when: Omit<PlaybookConfig['when'], 'minConfidence'>,
+  action: PlaybookStep['action'],
+  extra: { target?: Hex; cooldownBlocks?: number } = {},
+): PlaybookConfig => ({
+  id,
+  description,
+  when: { ...when, minConfidence: 0 },
+  do: [
     {
-      id: 'contain-manipulated-collateral',
-      description:
-        'A critical oracle deviation on a collateral asset: contain that asset, leave the rest of the market running.',
-      when: { detector: 'oracle-deviation', severity: 'critical', minConfidence: 0 },
-      do: [{ action: scenario.response.action, executor: DRILL_EXECUTOR_ID, autonomy: 'auto' }],
-      cooldownBlocks: 50,
+      action,
+      executor: DRILL_EXECUTOR_ID,
+      autonomy: 'auto',
+      ...(extra.target ? { target: extra.target } : {}),
     },
-    // Each playbook only where its detector runs (see drillEngineConfig), so the config stays valid.
-    ...(scenario.market.assets.some((a) => a.pegUsd !== undefined)
-      ? [
-          {
-            id: 'contain-depegged-collateral',
-            description:
-              'A stablecoin far from its peg: freeze it and set its LTV to 0; liquidations keep running.',
-            when: { detector: 'peg-watch', severity: 'critical' as const, minConfidence: 0 },
-            do: [
-              {
-                action: 'aave-v3.contain-collateral' as const,
-                executor: DRILL_EXECUTOR_ID,
-                autonomy: 'auto' as const,
-              },
-            ],
-            cooldownBlocks: 50,
-          },
-        ]
-      : []),
-    ...(scenario.market.assets.some((a) => a.oracle === 'feed')
-      ? [
-          {
-            id: 'pause-on-bad-feed',
-            description:
-              "The market's own feed jumped where its references did not: pause that reserve so the bad price cannot liquidate or borrow.",
-            when: {
-              detector: 'feed-integrity',
-              kind: 'manipulation' as const,
-              severity: 'high' as const,
-              minConfidence: 0,
-            },
-            do: [
-              {
-                action: 'aave-v3.pause-reserve' as const,
-                executor: DRILL_EXECUTOR_ID,
-                autonomy: 'auto' as const,
-              },
-            ],
-            cooldownBlocks: 50,
-          },
-        ]
-      : []),
-    ...(pooledDebtAssets(scenario).length > 0
-      ? [
-          {
-            id: 'cap-concentrated-debt',
-            description:
-              "One account owes as much of an asset as the DEX pools hold, so its liquidation could not clear: lower the asset's borrow cap to the debt outstanding before the position grows further.",
-            when: { detector: 'debt-concentration', severity: 'critical' as const, minConfidence: 0 },
-            do: [
-              {
-                action: 'aave-v3.lower-borrow-cap' as const,
-                executor: DRILL_EXECUTOR_ID,
-                autonomy: 'auto' as const,
-              },
-            ],
-            cooldownBlocks: 50,
-          },
-        ]
-      : []),
-  ];
-}
+  ],
+  cooldownBlocks: extra.cooldownBlocks ?? 50,
+});
 
 /**
- * Only when the scenario declares them (market.lendingVault with a breaker, market.governance with
- * a timelock): an exploit-grade outflow from the vault (one transaction taking what it has no claim
- * to, next to a flash loan) trips the vault's ERC-7265 breaker, so the later drain transactions
- * find their payouts locked (SCENARIOS.md §6); a call that moves funds or changes an admin queued in
- * the timelock with less than a day's delay is cancelled (SCENARIOS.md §7).
+ * The default playbooks (the scenario's `response.action` chooses the containing action). Each is
+ * there only where its detector runs (see drillEngineConfig), so the configuration stays valid.
  */
-function extraContractPlaybooks(market: DrillMarket | undefined): PlaybookConfig[] {
-  const out: PlaybookConfig[] = [];
+export function defaultDrillPlaybooks(scenario: Scenario, market?: DrillMarket): PlaybookConfig[] {
+  const assets = scenario.market.assets;
   const breaker = market?.extras?.vault?.breaker;
-  if (breaker)
-    out.push({
-      id: 'trip-breaker-on-drain',
-      description:
-        "One transaction took a vault's liquidity with no claim to it, next to a flash loan: trip the vault's circuit breaker so that every later payout is locked.",
-      when: { detector: 'vault-outflow', kind: 'exploit', severity: 'critical', minConfidence: 0 },
-      do: [{ action: 'erc7265.trip', executor: DRILL_EXECUTOR_ID, autonomy: 'auto', target: breaker }],
-      cooldownBlocks: 50,
-    });
   const timelock = market?.extras?.governance?.timelock;
-  if (timelock)
-    out.push({
-      id: 'cancel-dangerous-proposal',
-      description:
+  const candidates: (PlaybookConfig | false | null | undefined)[] = [
+    // An exploit-grade outflow from the breaker-protected vault (one transaction taking what it has
+    // no claim to, next to a flash loan) trips the breaker, so later drains find their payouts
+    // locked (SCENARIOS.md §6).
+    breaker &&
+      auto(
+        'trip-breaker-on-drain',
+        "One transaction took a vault's liquidity with no claim to it, next to a flash loan: trip the vault's circuit breaker so that every later payout is locked.",
+        { detector: 'vault-outflow', kind: 'exploit', severity: 'critical' },
+        'erc7265.trip',
+        { target: breaker },
+      ),
+    // A call that moves funds or changes an admin, queued with less than a day's delay, is
+    // cancelled (SCENARIOS.md §7).
+    timelock &&
+      auto(
+        'cancel-dangerous-proposal',
         'A call that moves funds or changes an admin was queued with less than the minimum governance delay: cancel it before it can execute.',
-      when: { detector: 'governance-watch', kind: 'governance', severity: 'critical', minConfidence: 0 },
-      do: [{ action: 'timelock.cancel', executor: DRILL_EXECUTOR_ID, autonomy: 'auto', target: timelock }],
-      cooldownBlocks: 0,
-    });
-  return out;
+        { detector: 'governance-watch', kind: 'governance', severity: 'critical' },
+        'timelock.cancel',
+        { target: timelock, cooldownBlocks: 0 },
+      ),
+    vaultShareAssets(scenario).length > 0 &&
+      auto(
+        'contain-inflated-vault-share',
+        "A vault share's value per share jumped in one block (a donation, not a trade): contain that share as collateral before anyone borrows against the new price.",
+        { detector: 'share-price-jump', kind: 'manipulation', severity: 'critical' },
+        'aave-v3.contain-collateral',
+      ),
+    auto(
+      'contain-manipulated-collateral',
+      'A critical oracle deviation on a collateral asset: contain that asset, leave the rest of the market running.',
+      { detector: 'oracle-deviation', severity: 'critical' },
+      scenario.response.action,
+    ),
+    assets.some((a) => a.pegUsd !== undefined) &&
+      auto(
+        'contain-depegged-collateral',
+        'A stablecoin far from its peg: freeze it and set its LTV to 0; liquidations keep running.',
+        { detector: 'peg-watch', severity: 'critical' },
+        'aave-v3.contain-collateral',
+      ),
+    assets.some((a) => a.oracle === 'feed') &&
+      auto(
+        'pause-on-bad-feed',
+        "The market's own feed jumped where its references did not: pause that reserve so the bad price cannot liquidate or borrow.",
+        { detector: 'feed-integrity', kind: 'manipulation', severity: 'high' },
+        'aave-v3.pause-reserve',
+      ),
+    pooledDebtAssets(scenario).length > 0 &&
+      auto(
+        'cap-concentrated-debt',
+        "One account owes as much of an asset as the DEX pools hold, so its liquidation could not clear: lower the asset's borrow cap to the debt outstanding before the position grows further.",
+        { detector: 'debt-concentration', severity: 'critical' },
+        'aave-v3.lower-borrow-cap',
+      ),
+  ];
+  return candidates.filter((p): p is PlaybookConfig => Boolean(p));
 }
 
 /** `vault-outflow` on the lending vault's assets; `governance-watch` on the governance timelock. */

@@ -11,10 +11,12 @@
  * is valid (borrows stay under 30% of collateral): the generator checks receipts and throws on a
  * revert, so "nothing fired" can never come from activity that silently failed.
  */
+
 import { type Abi, type Hex, parseGwei } from 'viem';
 import { getBlock, getTransactionReceipt, sendRawTransaction } from 'viem/actions';
 import { createEmbeddedChain, type EmbeddedChain, type FundedAccount } from '../../src/chain/embedded';
 import { signCall } from '../../src/chain/transactions';
+import { createRng } from '../../src/common/random';
 import { type DrillMarket, deployDrillMarket, toPrice, toUnits } from '../../src/drills/market';
 import { type Scenario, scenarioSchema } from '../../src/drills/scenario';
 import { erc20Abi, poolAbi } from '../../src/protocols/aave-v3/abi';
@@ -249,18 +251,6 @@ export function setFeedPrice(
   );
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface ActivityOptions {
   blocks: number;
   seed?: number;
@@ -287,7 +277,7 @@ export interface ActivityReport {
  * const report = await runActivity(am, { blocks: 1000, seed: 7, largeWithdrawalAt: 500 });
  */
 export async function runActivity(am: ActivityMarket, options: ActivityOptions): Promise<ActivityReport> {
-  const rand = prng(options.seed ?? 1);
+  const rand = createRng(options.seed ?? 1);
   const { market } = am;
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const users = Array.from({ length: USERS }, (_, i) => `user-${i}`);

@@ -1,47 +1,25 @@
-/**
- * Test support (risk) — a real Aave v3 market on the embedded chain holding thousands of positions,
- * opened fast by the drill-only `PositionSpawner` (one clone account per position), with the
- * helpers the parity test and the `book_vs_rpc` benchmark share: send a block of spawner calls,
- * read the risk inputs (configuration, e-mode, oracle prices) at a block through the real readers,
- * read every account's `getUserAccountData` through `AccountDataReader` (one `eth_call` per chunk),
- * and feed a position book the market's logs block by block.
- *
- * Market: USDC (6 decimals, $1), DAI (18, $1), WETH (18, $2,000), WBTC (8, $30,000); e-mode 1
- * "Stablecoins" (USDC, DAI: LTV 93%, LT 95%, bonus 1%). Positions come in five shapes, borrowing
- * 40–97% of what their LTV allows, so a price fall makes some liquidatable.
- */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import {
-  type Address,
-  decodeFunctionResult,
-  encodeFunctionData,
-  type Hex,
-  parseUnits,
-  zeroAddress,
-} from 'viem';
+import { type Address, encodeFunctionData, type Hex, parseUnits } from 'viem';
 import { deployArtifact, firebreakArtifact } from '../../../src/chain/artifacts';
 import type { EmbeddedChain, FundedAccount } from '../../../src/chain/embedded';
 import { toBlockRef } from '../../../src/chain/events';
+import { createRng as prng } from '../../../src/common/random';
+import {
+  collectGarbage,
+  encodeRun,
+  listSpawnedAccounts,
+  readAccountDataBatch,
+  type SpawnerCall,
+  spawnerAbi,
+} from '../../../src/drills/spawner';
 import { aTokenAbi, erc20Abi, poolAbi } from '../../../src/protocols/aave-v3/abi';
-import {
-  AAVE_BASE_CURRENCY_UNIT,
-  type AaveV3Market,
-  deployAaveV3Market,
-} from '../../../src/protocols/aave-v3/fixture';
-import {
-  readAssetPrice,
-  readEModeCategory,
-  readReserveConfiguration,
-} from '../../../src/protocols/aave-v3/reader';
+import { type AaveV3Market, deployAaveV3Market } from '../../../src/protocols/aave-v3/fixture';
 import type {
   AaveV3AccountData,
   AaveV3BookMarket,
-  AaveV3EModeParams,
-  AaveV3ReserveParams,
   AaveV3RiskInputs,
   PositionBook,
 } from '../../../src/risk/book';
+import { readRiskInputs as readMarketRiskInputs } from '../../../src/risk/tracker';
 
 export const SYMBOLS = ['USDC', 'DAI', 'WETH', 'WBTC'] as const;
 export type AssetSymbol = (typeof SYMBOLS)[number];
@@ -123,12 +101,7 @@ export interface PositionMarket {
   fromBlock: bigint;
 }
 
-/** A call the spawner runs: by itself (`account` = spawner) or through one of its accounts. */
-export interface SpawnerCall {
-  account: Address;
-  target: Address;
-  data: Hex;
-}
+export type { SpawnerCall };
 
 const E8 = 10n ** 8n;
 /**
@@ -144,29 +117,6 @@ const LENDER_USD_PER_POSITION: Record<AssetSymbol, number> = {
 };
 const GAS_PER_POSITION = 900_000n;
 const POSITIONS_PER_TX = 20;
-
-/**
- * Runs V8's garbage collector. EDR's responses hold native memory (≈100 MB per 6M-gas
- * transaction, measured) that is freed only when V8 collects their small JS wrappers, and V8 does
- * not see that memory, so a long run of heavy transactions grows without bound (a 5,000-position
- * market went past 23 GB and was killed). Collecting after each heavy request keeps it near 1.5 GB.
- */
-export const collectGarbage: () => void = (() => {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-})();
-
-/** A small deterministic PRNG (mulberry32), so that markets are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const units = (amount: number, decimals: number): bigint =>
   parseUnits(amount.toFixed(Math.min(decimals, 8)), decimals);
@@ -304,7 +254,7 @@ export async function deployPositionMarket(
     collectGarbage();
     log(`${i + batch.length} positions (${receipt.gasUsed} gas)`);
   }
-  const accounts = await listAccounts(chain, spawner);
+  const accounts = await listSpawnedAccounts(chain, spawner);
   if (accounts.length !== options.positions) {
     throw new Error(`the spawner holds ${accounts.length} accounts, expected ${options.positions}`);
   }
@@ -377,35 +327,6 @@ function positionPlan(i: number, random: () => number, tokens: Record<AssetSymbo
     default:
       return { eMode: 0, supplies: [leg('USDC', usd)], borrows: [] };
   }
-}
-
-export function spawnerAbi() {
-  return firebreakArtifact('PositionSpawner').abi;
-}
-
-async function listAccounts(chain: EmbeddedChain, spawner: Address): Promise<Address[]> {
-  const abi = spawnerAbi();
-  const count = (await chain.client.readContract({
-    address: spawner,
-    abi,
-    functionName: 'accountsCount',
-  })) as bigint;
-  const out: Address[] = [];
-  for (let start = 0n; start < count; start += 2_000n) {
-    const slice = (await chain.client.readContract({
-      address: spawner,
-      abi,
-      functionName: 'accountsSlice',
-      args: [start, 2_000n],
-    })) as Address[];
-    out.push(...slice.map((a) => a.toLowerCase() as Address));
-  }
-  return out;
-}
-
-/** Encodes `PositionSpawner.run(calls)`. */
-export function encodeRun(calls: readonly SpawnerCall[]): Hex {
-  return encodeFunctionData({ abi: spawnerAbi(), functionName: 'run', args: [calls] });
 }
 
 /** Runs spawner calls in one transaction (automine on). */
@@ -538,88 +459,20 @@ export function setPriceData(usd: number): Hex {
 // ---- Reading the node ----
 
 /** The book's inputs at a block, read through the real readers (configuration, e-mode, prices). */
-export async function readRiskInputs(m: PositionMarket, blockNumber: bigint): Promise<AaveV3RiskInputs> {
-  const client = m.chain.client;
-  const reserves: Record<string, AaveV3ReserveParams> = {};
-  const prices: Record<string, bigint> = {};
-  await Promise.all(
-    SYMBOLS.map(async (symbol) => {
-      const asset = m.tokens[symbol].address;
-      const [config, price] = await Promise.all([
-        readReserveConfiguration(client, m.market.pool, asset, blockNumber),
-        readAssetPrice(client, m.market.oracle, asset, blockNumber),
-      ]);
-      reserves[asset] = config;
-      prices[asset] = price;
-    }),
-  );
-  const eModes: Record<number, AaveV3EModeParams> = {};
-  const categories = new Set(Object.values(reserves).map((r) => r.eModeCategory));
-  for (const id of categories) {
-    if (id === 0) continue;
-    const e = await readEModeCategory(client, m.market.pool, id, blockNumber);
-    eModes[id] = e;
-    if (e.priceSource !== zeroAddress) {
-      prices[e.priceSource.toLowerCase()] = await readAssetPrice(
-        client,
-        m.market.oracle,
-        e.priceSource,
-        blockNumber,
-      );
-    }
-  }
-  return { reserves, eModes, prices, baseCurrencyUnit: AAVE_BASE_CURRENCY_UNIT };
-}
-
-const readerAbi = () => firebreakArtifact('AccountDataReader').abi;
+export const readRiskInputs = (m: PositionMarket, blockNumber: bigint): Promise<AaveV3RiskInputs> =>
+  readMarketRiskInputs(m.chain.client, m.market, blockNumber);
 
 /**
  * `getUserAccountData` of every account at a block, `chunk` accounts per `eth_call` through the
  * batch reader (the node's side of the comparison).
  */
-export async function readAllAccountData(
+export const readAllAccountData = (
   m: PositionMarket,
   accounts: readonly Address[],
   blockNumber: bigint,
   chunk = 1_000,
-): Promise<AaveV3AccountData[]> {
-  const abi = readerAbi();
-  const requests: Promise<AaveV3AccountData[]>[] = [];
-  for (let i = 0; i < accounts.length; i += chunk) {
-    const users = accounts.slice(i, i + chunk);
-    requests.push(
-      m.chain.client
-        .call({
-          to: m.reader,
-          data: encodeFunctionData({ abi, functionName: 'getUserAccountData', args: [m.market.pool, users] }),
-          blockNumber,
-          gas: 1_000_000_000n,
-        })
-        .then(({ data }) => {
-          const words = decodeFunctionResult({
-            abi,
-            functionName: 'getUserAccountData',
-            data: data ?? '0x',
-          }) as readonly bigint[];
-          const out: AaveV3AccountData[] = [];
-          for (let k = 0; k < words.length; k += 6) {
-            out.push({
-              totalCollateralBase: words[k]!,
-              totalDebtBase: words[k + 1]!,
-              availableBorrowsBase: words[k + 2]!,
-              currentLiquidationThreshold: words[k + 3]!,
-              ltv: words[k + 4]!,
-              healthFactor: words[k + 5]!,
-            });
-          }
-          return out;
-        }),
-    );
-  }
-  const results = (await Promise.all(requests)).flat();
-  collectGarbage();
-  return results;
-}
+): Promise<AaveV3AccountData[]> =>
+  readAccountDataBatch(m.chain, m.reader, m.market.pool, accounts, blockNumber, chunk);
 
 /**
  * Feeds the book every block from `from` to `to` (inclusive) that holds logs of the market, plus
