@@ -137,3 +137,114 @@ describe('references in the new sections', () => {
     ).toMatch(/no timeline step has label "x"/);
   });
 });
+
+describe('steps at times', () => {
+  it('a time becomes the first block at or after it (12 s blocks by default)', () => {
+    const s = parse([
+      { time: 0, do: 'set-price', asset: 'WETH', priceUsd: 1900 },
+      { time: '12s', do: 'set-price', asset: 'WETH', priceUsd: 1800 },
+      { time: 13, do: 'set-price', asset: 'WETH', priceUsd: 1700 },
+      { time: '1h30m', do: 'set-price', asset: 'WETH', priceUsd: 1600 },
+      { block: 3, do: 'set-price', asset: 'WETH', priceUsd: 1500 },
+    ]);
+    expect(s.timeline.map((st) => st.block)).toEqual([1, 1, 2, 450, 3]);
+    const fast = parse([{ time: '1m', do: 'set-price', asset: 'WETH', priceUsd: 1 }], {
+      chain: { blockTimeSeconds: 2 },
+    });
+    expect(fast.timeline[0]!.block).toBe(30);
+  });
+
+  it('refuses a step with both or neither, and a malformed duration', () => {
+    const both = problemsOf(() =>
+      parse([{ block: 2, time: '5m', do: 'set-price', asset: 'WETH', priceUsd: 1 }]),
+    );
+    expect(both).toContain('timeline[0]');
+    expect(both).toContain('exactly one of block or time, not both');
+    const neither = problemsOf(() => parse([{ do: 'set-price', asset: 'WETH', priceUsd: 1 }]));
+    expect(neither).toContain('exactly one of block or time');
+    const bad = problemsOf(() => parse([{ time: '5 minutes', do: 'set-price', asset: 'WETH', priceUsd: 1 }]));
+    expect(bad).toContain('timeline[0].time');
+    expect(bad).toContain('15m');
+  });
+});
+
+describe('mass withdrawals', () => {
+  const suppliers = {
+    accounts: [
+      { name: 'alice', role: 'supplier', supplies: { USDC: 1000 } },
+      { name: 'bob', role: 'supplier', supplies: { USDC: 3000, WETH: 1 } },
+      { name: 'carol', role: 'supplier', supplies: { WETH: 2 } },
+    ],
+  };
+
+  it('becomes one withdraw per supplier of the asset, in the same block, a share of each one’s supply', () => {
+    const s = parse([{ block: 4, do: 'mass-withdraw', asset: 'USDC', share: 0.5, label: 'run' }], suppliers);
+    expect(expandTimeline(s)).toEqual([
+      { block: 4, actor: 'alice', do: 'withdraw', asset: 'USDC', amount: 500, label: 'run' },
+      { block: 4, actor: 'bob', do: 'withdraw', asset: 'USDC', amount: 1500 },
+    ]);
+    const all = parse([{ block: 2, do: 'mass-withdraw', asset: 'WETH', accounts: ['carol'] }], suppliers);
+    expect(expandTimeline(all)).toEqual([
+      { block: 2, actor: 'carol', do: 'withdraw', asset: 'WETH', amount: 'all' },
+    ]);
+  });
+
+  it('refuses an account that is unknown or supplies nothing of the asset, and an asset nobody supplies', () => {
+    const msg = problemsOf(() =>
+      parse([{ block: 2, do: 'mass-withdraw', asset: 'WETH', accounts: ['alice', 'dave'] }], suppliers),
+    );
+    expect(msg).toContain('timeline[0].accounts[0]');
+    expect(msg).toContain('alice supplies no WETH');
+    expect(msg).toContain('timeline[0].accounts[1]');
+    expect(msg).toContain('unknown account "dave"');
+    expect(problemsOf(() => parse([{ block: 2, do: 'mass-withdraw', asset: 'USDC' }]))).toContain(
+      'no account supplies USDC',
+    );
+  });
+});
+
+describe('a feed that updates on deviation or heartbeat', () => {
+  it('publishes to the market only on a 1 % move or after the heartbeat; the reference moves every block', () => {
+    const s = parse([
+      {
+        block: 1,
+        do: 'price-path',
+        asset: 'WETH',
+        blocks: 10,
+        points: [
+          [2, 2010],
+          [3, 2015],
+          [4, 2030],
+          [10, 2030],
+        ],
+        feedUpdates: { deviationBps: 100, heartbeatSeconds: 60 },
+      },
+    ]);
+    const steps = expandTimeline(s).filter((st) => st.do === 'set-price');
+    const reference = steps.filter((st) => st.do === 'set-price' && st.feeds === 'reference');
+    const market = steps.filter((st) => st.do === 'set-price' && st.feeds === 'protocol');
+    expect(reference).toHaveLength(10);
+    // 2000 published at the start: +1.5 % at block 4 publishes; 60 s = 5 blocks later, block 9.
+    expect(market.map((st) => [st.block, st.do === 'set-price' && st.priceUsd])).toEqual([
+      [4, 2030],
+      [9, 2030],
+    ]);
+  });
+
+  it('with lagBlocks, a triggered update lands that many blocks later', () => {
+    const s = parse([
+      {
+        block: 1,
+        do: 'price-path',
+        asset: 'WETH',
+        blocks: 3,
+        to: 1700,
+        lagBlocks: 2,
+        feedUpdates: { deviationBps: 1000, heartbeatSeconds: 3600 },
+      },
+    ]);
+    const market = expandTimeline(s).filter((st) => st.do === 'set-price' && st.feeds === 'protocol');
+    // 1900 (−5 %), 1800 (−10 % from 2000: published at block 2, lands at 4), 1700 (−5.6 % from 1800).
+    expect(market.map((st) => [st.block, st.do === 'set-price' && st.priceUsd])).toEqual([[4, 1800]]);
+  });
+});

@@ -131,9 +131,38 @@ export const governanceSchema = z.strictObject({
 const amount = z.union([positive, z.literal('all')]);
 const feedTarget = z.enum(['both', 'reference', 'protocol']).default('both');
 
-/** Fields every step has: its block offset, who acts (an account, or `market` for prices), a label. */
+/** A time offset from the drill's start: seconds, or a duration such as `90s`, `15m`, `2h`, `1d`, `1h30m`. */
+const duration = z.union([
+  z.number().min(0),
+  z
+    .string()
+    .regex(
+      /^(?=\d)(\d+d)?(\d+h)?(\d+m)?(\d+s)?$/,
+      'must be seconds or a duration such as 90s, 15m, 2h, 1d or 1h30m',
+    ),
+]);
+
+/** Seconds in a `duration` (already validated). */
+export function durationSeconds(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const unit = { d: 86_400, h: 3_600, m: 60, s: 1 } as const;
+  let total = 0;
+  for (const [, n, u] of value.matchAll(/(\d+)([dhms])/g)) total += Number(n) * unit[u as keyof typeof unit];
+  return total;
+}
+
+/**
+ * When a step happens: `block` (offset from the drill's start, 1 = its first block) or `time`
+ * (the first block at or after that time from the start; blocks come every
+ * `chain.blockTimeSeconds`). Exactly one of the two.
+ */
+const when = {
+  block: z.number().int().positive().optional(),
+  time: duration.optional(),
+};
+/** Fields every step has: when, who acts (an account, or `market` for prices), a label. */
 const byAccount = {
-  block: z.number().int().positive(),
+  ...when,
   actor: z.string(),
   label: z.string().optional(),
 };
@@ -171,6 +200,18 @@ export const stepSchema = z.discriminatedUnion('do', [
     do: z.literal('withdraw'),
     asset: symbol,
     amount,
+  }),
+  z.strictObject({
+    ...when,
+    label: z.string().optional(),
+    /**
+     * A run on a reserve: several accounts withdraw in the same block, each `share` of what it
+     * supplied at the start (`accounts[].supplies`). Default: every account that supplied the asset.
+     */
+    do: z.literal('mass-withdraw'),
+    asset: symbol,
+    accounts: z.array(z.string()).min(1).optional(),
+    share: z.number().gt(0).max(1).default(1),
   }),
   z.strictObject({
     ...byAccount,
@@ -235,6 +276,18 @@ export const stepSchema = z.discriminatedUnion('do', [
     feeds: feedTarget,
     /** The market's feed follows the true price this many blocks late (Black Thursday's lagging feeds). */
     lagBlocks: z.number().int().min(0).default(0),
+    /**
+     * The market's feed behaves like a Chainlink aggregator (with `feeds: both`): it publishes the
+     * true price only when it has moved `deviationBps` from the last published price, or when
+     * `heartbeatSeconds` have passed since the last update (counted from the path's start).
+     * Without it, the feed publishes every block.
+     */
+    feedUpdates: z
+      .strictObject({
+        deviationBps: z.number().int().positive().max(10_000),
+        heartbeatSeconds: z.number().int().positive(),
+      })
+      .optional(),
   }),
   z.strictObject({
     ...byAccount,
@@ -336,9 +389,39 @@ export const scenarioSchema = z.strictObject({
     .prefault({}),
 });
 
-export type Scenario = z.output<typeof scenarioSchema>;
+/** A step as written: `block` or `time`. */
+type WrittenStep = z.output<typeof scenarioSchema>['timeline'][number];
+/** Each step with its `block` resolved (a `time` becomes the first block at or after it). */
+type Timed<T> = T extends unknown ? Omit<T, 'block'> & { block: number } : never;
+/** A loaded scenario: as written, with every step's block resolved (see `parseScenario`). */
+export type Scenario = Omit<z.output<typeof scenarioSchema>, 'timeline'> & {
+  timeline: Timed<WrittenStep>[];
+};
 export type ScenarioAsset = Scenario['market']['assets'][number];
 export type ScenarioStep = Scenario['timeline'][number];
+
+/**
+ * Gives every step its block: a `time` becomes the first block offset whose timestamp (the start
+ * plus offset × `chain.blockTimeSeconds`) is at or after it. Problems for a step with both or neither.
+ */
+export function resolveStepTimes(parsed: z.output<typeof scenarioSchema>): {
+  scenario: Scenario;
+  problems: ConfigProblem[];
+} {
+  const problems: ConfigProblem[] = [];
+  const blockTime = parsed.chain.blockTimeSeconds;
+  const timeline = parsed.timeline.map((step, i) => {
+    if ((step.block === undefined) === (step.time === undefined))
+      problems.push({
+        path: ['timeline', i],
+        message: `a step needs exactly one of block or time${step.block !== undefined ? ', not both' : ''}`,
+        fix: "give block (an offset from the drill's start, 1 = its first block) or time (e.g. 90s, 15m, 2h)",
+      });
+    const block = step.block ?? Math.max(1, Math.ceil(durationSeconds(step.time ?? 0) / blockTime));
+    return { ...step, block } as Timed<WrittenStep>;
+  });
+  return { scenario: { ...parsed, timeline }, problems };
+}
 
 function referenceProblems(s: Scenario): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -472,7 +555,9 @@ function referenceProblems(s: Scenario): ConfigProblem[] {
           : ['bots', i - s.accounts.length - s.population.length, 'name'],
   );
   s.timeline.forEach((step, i) => {
-    if (step.actor === 'market' && step.do !== 'set-price' && step.do !== 'price-path') {
+    if (step.do === 'mass-withdraw') {
+      problems.push(...massWithdrawProblems(s, step, i));
+    } else if (step.actor === 'market' && step.do !== 'set-price' && step.do !== 'price-path') {
       problems.push({
         path: ['timeline', i, 'actor'],
         message: `"market" only publishes prices; it cannot ${step.do}`,
@@ -585,6 +670,41 @@ function referenceProblems(s: Scenario): ConfigProblem[] {
   for (const [i, sym] of (s.response.watch ?? []).entries()) asset(['response', 'watch', i], sym);
   for (const [i, sym] of s.score.usableAfter.entries()) asset(['score', 'usableAfter', i], sym);
   problems.push(...extraContractProblems(s, asset));
+  return problems;
+}
+
+/** A mass withdrawal: its accounts known, each with an opening supply of the asset to withdraw. */
+function massWithdrawProblems(
+  s: Scenario,
+  step: Extract<ScenarioStep, { do: 'mass-withdraw' }>,
+  i: number,
+): ConfigProblem[] {
+  const suppliers = s.accounts.filter((a) => (a.supplies[step.asset] ?? 0) > 0).map((a) => a.name);
+  if (step.accounts === undefined)
+    return suppliers.length > 0
+      ? []
+      : [
+          {
+            path: ['timeline', i, 'asset'],
+            message: `no account supplies ${step.asset} at the start: nobody to withdraw`,
+            fix: `give accounts supplies of ${step.asset}, or withdraw another asset`,
+          },
+        ];
+  const problems: ConfigProblem[] = [];
+  step.accounts.forEach((name, j) => {
+    if (!s.accounts.some((a) => a.name === name))
+      problems.push({
+        path: ['timeline', i, 'accounts', j],
+        message: `unknown account "${name}"`,
+        fix: `use one of accounts: ${s.accounts.map((a) => a.name).join(', ')}`,
+      });
+    else if (!suppliers.includes(name))
+      problems.push({
+        path: ['timeline', i, 'accounts', j],
+        message: `${name} supplies no ${step.asset} at the start`,
+        fix: `name accounts that supply ${step.asset}: ${suppliers.join(', ') || '(none)'}`,
+      });
+  });
   return problems;
 }
 
@@ -769,41 +889,82 @@ function vaultProblems(s: Scenario, a: ScenarioAsset, i: number): ConfigProblem[
   return problems;
 }
 
-/** A concrete step the actors perform (price paths expanded into one price per block). */
-export type DrillStep = Exclude<ScenarioStep, { do: 'price-path' }>;
+/** A concrete step the actors perform (price paths and mass withdrawals expanded). */
+export type DrillStep = Exclude<ScenarioStep, { do: 'price-path' | 'mass-withdraw' }>;
 
 /**
- * The timeline as the actors run it: every price path becomes one `set-price` per block (the
- * market's feed `lagBlocks` behind the true price when asked), in block order. Deterministic: a
- * random path draws from the scenario's seed and the step's position in the file.
+ * The timeline as the actors run it, in block order:
+ * - every price path becomes one `set-price` per block; the market's feed follows `lagBlocks`
+ *   behind the true price, and with `feedUpdates` only on deviation or heartbeat;
+ * - a mass withdrawal becomes one `withdraw` per account, in the same block.
+ * Deterministic: a random path draws from the scenario's seed and the step's position in the file.
  */
 export function expandTimeline(s: Scenario): DrillStep[] {
+  /** The true price, and the price the market's feed last published, per asset. */
   const current = new Map(s.market.assets.map((a) => [a.symbol, a.priceUsd]));
+  const published = new Map(current);
   const out: DrillStep[] = [];
   const ordered = s.timeline
     .map((step, index) => ({ step, index }))
     .sort((a, b) => a.step.block - b.step.block);
   for (const { step, index } of ordered) {
+    if (step.do === 'mass-withdraw') {
+      out.push(...massWithdrawals(s, step));
+      continue;
+    }
     if (step.do !== 'price-path') {
       if (step.do === 'set-price' && step.feeds !== 'protocol') current.set(step.asset, step.priceUsd);
+      if (step.do === 'set-price' && step.feeds !== 'reference') published.set(step.asset, step.priceUsd);
       out.push(step);
       continue;
     }
     const start = current.get(step.asset)!;
     const prices = pricePath(step, start, mixSeed(s.seed, index));
     const price = (p: number) => Math.round(p * 1e8) / 1e8;
+    const heartbeatBlocks = step.feedUpdates
+      ? Math.max(1, Math.round(step.feedUpdates.heartbeatSeconds / s.chain.blockTimeSeconds))
+      : 1;
+    let lastUpdate = step.block - 1;
     prices.forEach((p, k) => {
       const base = { actor: 'market', do: 'set-price' as const, asset: step.asset, priceUsd: price(p) };
       const label = k === 0 ? step.label : undefined;
       const at = step.block + k;
-      if (step.lagBlocks > 0 && step.feeds === 'both') {
-        out.push({ ...base, block: at, feeds: 'reference', ...(label ? { label } : {}) });
+      const split = step.feeds === 'both' && (step.lagBlocks > 0 || step.feedUpdates !== undefined);
+      if (!split) {
+        out.push({ ...base, block: at, feeds: step.feeds, ...(label ? { label } : {}) });
+        if (step.feeds !== 'reference') published.set(step.asset, base.priceUsd);
+        return;
+      }
+      out.push({ ...base, block: at, feeds: 'reference', ...(label ? { label } : {}) });
+      const last = published.get(step.asset)!;
+      const moved = Math.abs(base.priceUsd - last) * 10_000 >= (step.feedUpdates?.deviationBps ?? 0) * last;
+      if (moved || at - lastUpdate >= heartbeatBlocks) {
         out.push({ ...base, block: at + step.lagBlocks, feeds: 'protocol' });
-      } else out.push({ ...base, block: at, feeds: step.feeds, ...(label ? { label } : {}) });
+        published.set(step.asset, base.priceUsd);
+        lastUpdate = at;
+      }
     });
     if (step.feeds !== 'protocol') current.set(step.asset, prices.at(-1)!);
   }
   return out.sort((a, b) => a.block - b.block);
+}
+
+/** One `withdraw` per account of a mass withdrawal: `share` of its opening supply (all of it at 1). */
+function massWithdrawals(s: Scenario, step: Extract<ScenarioStep, { do: 'mass-withdraw' }>): DrillStep[] {
+  const names =
+    step.accounts ?? s.accounts.filter((a) => (a.supplies[step.asset] ?? 0) > 0).map((a) => a.name);
+  return names.map((name, k) => {
+    const supplied = s.accounts.find((a) => a.name === name)?.supplies[step.asset] ?? 0;
+    const label = k === 0 ? step.label : undefined;
+    return {
+      block: step.block,
+      actor: name,
+      do: 'withdraw' as const,
+      asset: step.asset,
+      amount: step.share === 1 ? ('all' as const) : supplied * step.share,
+      ...(label ? { label } : {}),
+    };
+  });
 }
 
 /** One price per block of a path: `blocks` prices, the first one block after `start` applied. */
@@ -842,9 +1003,10 @@ export function parseScenario(data: unknown, file: string, text?: string): Scena
   const result = scenarioSchema.safeParse(data);
   if (!result.success)
     throw invalidFileError('ERR_SCENARIO_INVALID', file, problemsFromZod(result.error), text);
-  const problems = referenceProblems(result.data);
+  const { scenario, problems: timing } = resolveStepTimes(result.data);
+  const problems = [...timing, ...referenceProblems(scenario)];
   if (problems.length > 0) throw invalidFileError('ERR_SCENARIO_INVALID', file, problems, text);
-  return result.data;
+  return scenario;
 }
 
 export function loadScenario(path: string): Scenario {

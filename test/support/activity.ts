@@ -18,7 +18,7 @@ import { createEmbeddedChain, type EmbeddedChain, type FundedAccount } from '../
 import { signCall } from '../../src/chain/transactions';
 import { createRng } from '../../src/common/random';
 import { type DrillMarket, deployDrillMarket, toPrice, toUnits } from '../../src/drills/market';
-import { type Scenario, scenarioSchema } from '../../src/drills/scenario';
+import { parseScenario, type Scenario } from '../../src/drills/scenario';
 import { erc20Abi, poolAbi } from '../../src/protocols/aave-v3/abi';
 import { type PairState, planSwapExactIn, readPair } from '../../src/protocols/uniswap-v2/pool';
 
@@ -43,63 +43,66 @@ export interface ActivityExtras {
 
 /** The market a quiet run (and the incident tests) start from. */
 export function activityScenario(extra: ActivityExtras = {}): Scenario {
-  return scenarioSchema.parse({
-    name: 'ordinary-activity',
-    title: 'Ordinary activity',
-    market: {
-      assets: [
-        {
-          symbol: 'USDC',
-          decimals: 6,
-          priceUsd: 1,
-          ltvBps: 8000,
-          liquidationThresholdBps: 8500,
-          liquidationBonusBps: 10500,
-        },
-        {
-          symbol: 'DAI',
-          decimals: 18,
-          priceUsd: 1,
-          ltvBps: 7500,
-          liquidationThresholdBps: 8000,
-          liquidationBonusBps: 10500,
-        },
-        {
-          symbol: 'WETH',
-          decimals: 18,
-          priceUsd: 2000,
-          ltvBps: 8000,
-          liquidationThresholdBps: 8250,
-          liquidationBonusBps: 10500,
-        },
-        ...(extra.assets ?? []).map((a) => ({
-          ltvBps: 5000,
-          liquidationThresholdBps: 6500,
-          liquidationBonusBps: 11000,
-          borrowingEnabled: false,
-          ...a,
+  return parseScenario(
+    {
+      name: 'ordinary-activity',
+      title: 'Ordinary activity',
+      market: {
+        assets: [
+          {
+            symbol: 'USDC',
+            decimals: 6,
+            priceUsd: 1,
+            ltvBps: 8000,
+            liquidationThresholdBps: 8500,
+            liquidationBonusBps: 10500,
+          },
+          {
+            symbol: 'DAI',
+            decimals: 18,
+            priceUsd: 1,
+            ltvBps: 7500,
+            liquidationThresholdBps: 8000,
+            liquidationBonusBps: 10500,
+          },
+          {
+            symbol: 'WETH',
+            decimals: 18,
+            priceUsd: 2000,
+            ltvBps: 8000,
+            liquidationThresholdBps: 8250,
+            liquidationBonusBps: 10500,
+          },
+          ...(extra.assets ?? []).map((a) => ({
+            ltvBps: 5000,
+            liquidationThresholdBps: 6500,
+            liquidationBonusBps: 11000,
+            borrowingEnabled: false,
+            ...a,
+          })),
+        ],
+        pools: [
+          { id: 'WETH-USDC', tokens: ['WETH', 'USDC'], reserves: [1000, 2_000_000] },
+          { id: 'DAI-USDC', tokens: ['DAI', 'USDC'], reserves: [1_000_000, 1_000_000] },
+          ...(extra.pools ?? []),
+        ],
+      },
+      accounts: [
+        { name: 'whale', role: 'supplier', supplies: { USDC: 2_000_000, DAI: 1_000_000, WETH: 1000 } },
+        ...Array.from({ length: USERS }, (_, i) => ({
+          name: `user-${i}`,
+          role: 'user' as const,
+          holds: { USDC: 200_000, DAI: 200_000, WETH: 100 },
+          supplies: { USDC: 50_000, DAI: 50_000, WETH: 20 },
         })),
+        { name: 'trader-0', role: 'user', holds: { USDC: 5_000_000, DAI: 2_000_000, WETH: 2000 } },
+        { name: 'trader-1', role: 'user', holds: { USDC: 5_000_000, DAI: 2_000_000, WETH: 2000 } },
+        ...(extra.accounts ?? []).map((a) => ({ name: a.name, role: 'user' as const, holds: a.holds ?? {} })),
       ],
-      pools: [
-        { id: 'WETH-USDC', tokens: ['WETH', 'USDC'], reserves: [1000, 2_000_000] },
-        { id: 'DAI-USDC', tokens: ['DAI', 'USDC'], reserves: [1_000_000, 1_000_000] },
-        ...(extra.pools ?? []),
-      ],
+      timeline: [{ block: 1, do: 'set-price', asset: 'USDC', priceUsd: 1 }],
     },
-    accounts: [
-      { name: 'whale', role: 'supplier', supplies: { USDC: 2_000_000, DAI: 1_000_000, WETH: 1000 } },
-      ...Array.from({ length: USERS }, (_, i) => ({
-        name: `user-${i}`,
-        role: 'user' as const,
-        holds: { USDC: 200_000, DAI: 200_000, WETH: 100 },
-        supplies: { USDC: 50_000, DAI: 50_000, WETH: 20 },
-      })),
-      { name: 'trader-0', role: 'user', holds: { USDC: 5_000_000, DAI: 2_000_000, WETH: 2000 } },
-      { name: 'trader-1', role: 'user', holds: { USDC: 5_000_000, DAI: 2_000_000, WETH: 2000 } },
-      ...(extra.accounts ?? []).map((a) => ({ name: a.name, role: 'user' as const, holds: a.holds ?? {} })),
-    ],
-    timeline: [{ block: 1, do: 'set-price', asset: 'USDC', priceUsd: 1 }],
-  });
+    'test/support/activity.ts',
+  );
 }
 
 export interface ActivityMarket {

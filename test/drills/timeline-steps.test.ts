@@ -1,0 +1,91 @@
+// The timeline's time-based steps, mass withdrawal and heartbeat feed, run on the real Aave v3
+// market: a step at `time: 1m` lands in the block a minute after the start, a run on the USDC
+// reserve is one withdrawal per supplier in one block (each taking its share), and the market's
+// feed for WETH publishes only on a 1 % move or on its heartbeat while the true price walks.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCommon } from '../../src/common/common';
+import { type PreparedDrill, prepareDrill, type RunResult, runScenario } from '../../src/drills/runner';
+import { parseScenario } from '../../src/drills/scenario';
+
+const scenario = parseScenario(
+  {
+    name: 'timeline-steps',
+    title: 'time-based steps, a mass withdrawal and a heartbeat feed',
+    chain: { blockTimeSeconds: 12 },
+    market: {
+      assets: [
+        {
+          symbol: 'USDC',
+          decimals: 6,
+          priceUsd: 1,
+          ltvBps: 8000,
+          liquidationThresholdBps: 8500,
+          liquidationBonusBps: 10500,
+        },
+        {
+          symbol: 'WETH',
+          decimals: 18,
+          priceUsd: 2000,
+          ltvBps: 8000,
+          liquidationThresholdBps: 8250,
+          liquidationBonusBps: 10500,
+        },
+      ],
+    },
+    accounts: [
+      { name: 'alice', role: 'supplier', supplies: { USDC: 100_000 } },
+      { name: 'bob', role: 'supplier', supplies: { USDC: 300_000 } },
+      { name: 'carol', role: 'supplier', supplies: { WETH: 10 } },
+    ],
+    timeline: [
+      {
+        time: 0,
+        do: 'price-path',
+        asset: 'WETH',
+        blocks: 8,
+        points: [
+          [2, 2005],
+          [4, 2030],
+          [8, 2030],
+        ],
+        feedUpdates: { deviationBps: 100, heartbeatSeconds: 48 },
+      },
+      { time: '1m', do: 'mass-withdraw', asset: 'USDC', share: 0.5, label: 'run' },
+    ],
+    tailBlocks: 1,
+    score: { expect: 'benign' },
+  },
+  'test/drills/timeline-steps.test.ts',
+);
+
+describe('timeline: steps at times, a mass withdrawal, a heartbeat feed (real Aave v3)', () => {
+  let prepared: PreparedDrill;
+  let run: RunResult;
+  beforeAll(async () => {
+    prepared = await prepareDrill(scenario);
+    run = await runScenario('counterfactual', prepared, scenario, { budget: 2_000, common: createCommon() });
+  }, 120_000);
+  afterAll(async () => {
+    await prepared?.chain.close();
+  });
+
+  it('withdraws half of each supplier’s USDC in the block a minute after the start', () => {
+    const withdrawals = run.steps.filter((s) => s.do === 'withdraw');
+    expect(withdrawals.map((s) => [s.actor, s.offset, s.status])).toEqual([
+      ['alice', 5, ['success']],
+      ['bob', 5, ['success']],
+    ]);
+    expect(withdrawals[0]!.block).toBe(withdrawals[1]!.block);
+    expect(withdrawals[0]!.label).toBe('run');
+  });
+
+  it('moves the true price every block and the market’s feed only on deviation or heartbeat', () => {
+    const weth = run.series.map((p) => [p.offset, p.prices.WETH, p.oraclePrices.WETH]);
+    // True price: 2002.5, 2005, 2017.5, 2030, … ; the feed stays at 2000 until the +1.5 % at offset 4.
+    expect(weth.find(([offset]) => offset === 3)).toEqual([3, 2017.5, 2000]);
+    expect(weth.find(([offset]) => offset === 4)).toEqual([4, 2030, 2030]);
+    // The feed's value changes once: its heartbeat at offset 8 republishes the same 2030.
+    const feedChanges = weth.filter(([, , oracle], i) => i > 0 && oracle !== weth[i - 1]![2]).map(([o]) => o);
+    expect(feedChanges).toEqual([4]);
+  });
+});
