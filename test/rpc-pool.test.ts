@@ -161,6 +161,14 @@ describe('RPC pool over three faulty proxies in front of one served chain', () =
     expect(p.health().find((h) => h.label === label(0))!.lastError).toBe(kind);
   });
 
+  it('retries a healthy endpoint after a transient failure even when another endpoint is dead (maxRetries 1, as firebreak run)', async () => {
+    proxies[0]!.setFault({ kind: 'drop' }); // dead for good
+    proxies[1]!.setFault({ kind: 'drop' }, { times: 1 }); // one reset connection, then fine
+    const p = open({ maxRetries: 1 }, [0, 1]);
+    expect(await getBlockNumber(p.client)).toBe(await chain.client.getBlockNumber());
+    expect(proxies[1]!.stats().requests).toBe(2);
+  });
+
   it('waits out Retry-After when the only endpoint answers 429, then succeeds', async () => {
     proxies[0]!.setFault({ kind: 'http-429', retryAfterS: 1 }, { times: 1 });
     const p = open({}, [0]);

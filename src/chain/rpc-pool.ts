@@ -48,7 +48,7 @@ export interface RpcPoolOptions {
   metrics?: MetricsRegistry;
   /** Time limit of one HTTP request. Default 10 s. */
   timeoutMs?: number;
-  /** Attempts after the first, across all endpoints. Default 4. */
+  /** Rounds after the first (a round tries every endpoint once; backoff between rounds). Default 4. */
   maxRetries?: number;
   /** A `Retry-After` longer than this fails the request instead of waiting. Default 30 s. */
   maxRetryAfterMs?: number;
@@ -879,7 +879,10 @@ export function createRpcPool(options: RpcPoolOptions): RpcPool {
     let attempts = 0;
     let round = 0;
     let gaveUp: string | undefined;
-    while (attempts <= maxRetries && round <= maxRetries) {
+    // A round tries every endpoint once; `maxRetries` more rounds follow, with backoff between them.
+    // (A budget of attempts across endpoints would let a dead endpoint use up the retry a healthy
+    // one needs after a transient failure, such as a reset keep-alive socket.)
+    while (round <= maxRetries && attempts < (maxRetries + 1) * endpoints.length) {
       const choice = choose(tried);
       if (choice.type === 'give-up') {
         gaveUp = choice.why;
