@@ -229,32 +229,39 @@ export function liquidationsAtRisk(source: PositionSnapshot | HealthBook, option
             }
           } else if (!(a0 < 0)) continue;
           if (lo >= hi) continue;
+          // Slot g is past the last point (never read): a span reaching the end needs no closing entry.
           const x = o + lo * F;
           const y = o + hi * F;
           if (q === 0) {
             // One account; debt Do + Dm·g; collateral Co + Cm·g.
             diff[x]! += 1;
-            diff[y]! -= 1;
             diff[x + 1]! += Do;
-            diff[y + 1]! -= Do;
             diff[x + 2]! += Dm;
-            diff[y + 2]! -= Dm;
             diff[x + 3]! += Co;
-            diff[y + 3]! -= Co;
             diff[x + 4]! += Cm;
-            diff[y + 4]! -= Cm;
+            if (hi < g) {
+              diff[y]! -= 1;
+              diff[y + 1]! -= Do;
+              diff[y + 2]! -= Dm;
+              diff[y + 3]! -= Co;
+              diff[y + 4]! -= Cm;
+            }
           } else if (q === 1) {
             // The other half of the debt becomes closeable.
             diff[x + 5]! += Do;
-            diff[y + 5]! -= Do;
             diff[x + 6]! += Dm;
-            diff[y + 6]! -= Dm;
+            if (hi < g) {
+              diff[y + 5]! -= Do;
+              diff[y + 6]! -= Dm;
+            }
           } else {
             // Uncovered debt (Do − Co) + g·(Dm − Cm).
             diff[x + 7]! += Do - Co;
-            diff[y + 7]! -= Do - Co;
             diff[x + 8]! += Dm - Cm;
-            diff[y + 8]! -= Dm - Cm;
+            if (hi < g) {
+              diff[y + 7]! -= Do - Co;
+              diff[y + 8]! -= Dm - Cm;
+            }
           }
         }
       }
