@@ -14,6 +14,7 @@ import { signCall } from '../chain/transactions';
 import { aaveOracleAbi, erc20Abi, poolAbi } from '../protocols/aave-v3/abi';
 import { DEFAULT_SWAP_GAS, type PairState, planSwapExactIn, readPair } from '../protocols/uniswap-v2/pool';
 import type { Bot, BotCall } from './bots/types';
+import { buildCall, type DeployedNames } from './custom-call';
 import { extraStepCalls } from './extras';
 import { type DrillMarket, erc4626Abi, toPrice, toUnits } from './market';
 import type { DrillStep, Scenario } from './scenario';
@@ -87,6 +88,32 @@ export interface ActingBot {
 }
 
 const PENDING = { blockTag: 'pending' } as const;
+
+/** The deployed market's names for a `call` step: contracts, tokens, pools and accounts. */
+function deployedNames(market: DrillMarket): DeployedNames {
+  const { aave, extras } = market;
+  const fixed: Record<string, Hex | null | undefined> = {
+    'aave.pool': aave.pool,
+    'aave.configurator': aave.poolConfigurator,
+    'aave.oracle': aave.oracle,
+    'aave.acl': aave.aclManager,
+    'aave.provider': aave.addressesProvider,
+    vault: extras?.vault?.address,
+    breaker: extras?.vault?.breaker,
+    governor: extras?.governance?.governor,
+    timelock: extras?.governance?.timelock,
+    guardian: market.guardian.address,
+    deployer: market.deployer.address,
+  };
+  return {
+    address: (name) =>
+      fixed[name] ??
+      market.tokens.get(name)?.address ??
+      market.pools.get(name) ??
+      market.accounts.get(name)?.address,
+    decimals: (symbol) => market.tokens.get(symbol)?.decimals,
+  };
+}
 
 export function createActors(
   chain: EmbeddedChain,
@@ -313,6 +340,13 @@ export function createActors(
         // The contracts of market.lendingVault / market.governance (extras.ts).
         const calls = extraStepCalls(step, market.extras, market.tokens);
         return typeof calls === 'string' ? calls : calls.map((c) => ({ ...c, abi: c.abi as Abi }));
+      }
+      case 'call': {
+        try {
+          return [{ ...buildCall(step, deployedNames(market)), gas: BigInt(step.gas) }];
+        } catch (error) {
+          return (error as Error).message;
+        }
       }
       case 'set-price': {
         const answer = toPrice(step.priceUsd);

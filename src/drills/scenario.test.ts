@@ -248,3 +248,47 @@ describe('a feed that updates on deviation or heartbeat', () => {
     expect(market.map((st) => [st.block, st.do === 'set-price' && st.priceUsd])).toEqual([[4, 1800]]);
   });
 });
+
+describe('call steps', () => {
+  const call = (extra: Record<string, unknown>) =>
+    parse([
+      {
+        block: 1,
+        actor: 'alice',
+        do: 'call',
+        contract: 'WETH',
+        function: 'transfer(address,uint256)',
+        ...extra,
+      },
+    ]);
+
+  it('accepts a signature with or without `function`, @names and whole-token amounts', () => {
+    const s = call({ args: ['@alice', '1.5 WETH'] });
+    expect(s.timeline[0]).toMatchObject({ do: 'call', gas: 1_000_000, args: ['@alice', '1.5 WETH'] });
+    expect(
+      parse([
+        {
+          block: 1,
+          actor: 'alice',
+          do: 'call',
+          contract: 'aave.configurator',
+          function: 'function setReserveFreeze(address asset, bool freeze)',
+          args: ['@USDC', true],
+        },
+      ]).timeline,
+    ).toHaveLength(1);
+  });
+
+  it('names an unknown contract, a bad signature, a wrong argument count and a bad argument', () => {
+    expect(problemsOf(() => call({ contract: 'vault', args: ['@alice', 1] }))).toMatch(
+      /timeline\[0\]\.contract[\s\S]*unknown contract "vault"/,
+    );
+    expect(problemsOf(() => call({ function: 'transfer(address', args: [] }))).toMatch(
+      /timeline\[0\]\.function[\s\S]*not a function signature/,
+    );
+    expect(problemsOf(() => call({ args: ['@alice'] }))).toMatch(/takes 2 argument\(s\), the step gives 1/);
+    const bad = problemsOf(() => call({ args: ['@nobody', '2 DAI'] }));
+    expect(bad).toMatch(/timeline\[0\]\.args\[0\][\s\S]*"@nobody" is not an address or a known @name/);
+    expect(bad).toMatch(/timeline\[0\]\.args\[1\][\s\S]*"2 DAI" is not an integer/);
+  });
+});

@@ -9,6 +9,7 @@ import { createRng, mixSeed, normal } from '../common/random';
 import { type ConfigProblem, invalidFileError, problemsFromZod } from '../config/errors';
 import { readDataFile } from '../config/load';
 import { botSchema } from './bots/schema';
+import { callProblems, type StaticNames } from './custom-call';
 import { populationSchema } from './population-schema';
 
 const symbol = z.string().regex(/^[A-Za-z][A-Za-z0-9.-]*$/, 'must be a token symbol such as WETH');
@@ -129,6 +130,7 @@ export const governanceSchema = z.strictObject({
 });
 
 const amount = z.union([positive, z.literal('all')]);
+const callScalar = z.union([z.string(), z.number(), z.boolean()]);
 const feedTarget = z.enum(['both', 'reference', 'protocol']).default('both');
 
 /** A time offset from the drill's start: seconds, or a duration such as `90s`, `15m`, `2h`, `1d`, `1h30m`. */
@@ -308,6 +310,18 @@ export const stepSchema = z.discriminatedUnion('do', [
     ...byAccount,
     /** Executes the committed proposal's calls queued in market.governance.timelock. */
     do: z.literal('governance-execute'),
+  }),
+  z.strictObject({
+    ...byAccount,
+    /** Any function of a drill contract, by its signature (src/drills/custom-call.ts). */
+    do: z.literal('call'),
+    /** `aave.pool`, `aave.configurator`, …, a token symbol, a pool id, `vault`, `breaker`, `governor`, `timelock`, or 0x. */
+    contract: z.string().min(1),
+    /** Its Solidity declaration, e.g. `function setReserveFreeze(address asset, bool freeze)`. */
+    function: z.string().min(1),
+    /** One value per parameter: `@name` for addresses, `"<amount> <SYMBOL>"` or an integer for integers, lists for arrays. */
+    args: z.array(z.union([callScalar, z.array(callScalar)])).default([]),
+    gas: z.number().int().positive().default(1_000_000),
   }),
 ]);
 
@@ -644,6 +658,7 @@ function referenceProblems(s: Scenario): ConfigProblem[] {
           fix: 'move its pool instead (a swap), or use feeds: reference',
         });
     }
+    if (step.do === 'call') problems.push(...callProblems(step, callNames(s), ['timeline', i]));
     if ('asset' in step) asset(['timeline', i, 'asset'], step.asset);
     if (step.do === 'borrow' && (step.amount === undefined) === (step.capacityShare === undefined)) {
       problems.push({
@@ -671,6 +686,21 @@ function referenceProblems(s: Scenario): ConfigProblem[] {
   for (const [i, sym] of s.score.usableAfter.entries()) asset(['score', 'usableAfter', i], sym);
   problems.push(...extraContractProblems(s, asset));
   return problems;
+}
+
+/** The names a `call` step may use, as the scenario declares them. */
+function callNames(s: Scenario): StaticNames {
+  const extras = new Set<string>();
+  if (s.market.lendingVault) extras.add('vault');
+  if (s.market.lendingVault?.breaker) extras.add('breaker');
+  if (s.market.governance) extras.add('governor');
+  if (s.market.governance?.timelock) extras.add('timelock');
+  return {
+    tokens: new Set(s.market.assets.map((a) => a.symbol)),
+    pools: new Set(s.market.pools.map((p) => p.id)),
+    accounts: new Set(s.accounts.map((a) => a.name)),
+    extras,
+  };
 }
 
 /** A mass withdrawal: its accounts known, each with an opening supply of the asset to withdraw. */

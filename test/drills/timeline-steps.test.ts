@@ -1,11 +1,14 @@
-// The timeline's time-based steps, mass withdrawal and heartbeat feed, run on the real Aave v3
+// The timeline's time-based steps, mass withdrawal, custom call and heartbeat feed, on the real Aave v3
 // market: a step at `time: 1m` lands in the block a minute after the start, a run on the USDC
 // reserve is one withdrawal per supplier in one block (each taking its share), and the market's
-// feed for WETH publishes only on a 1 % move or on its heartbeat while the true price walks.
+// feed for WETH publishes only on a 1 % move or on its heartbeat while the true price walks; a
+// `call` step transfers whole tokens by signature to an account named with @.
+import { readContract } from 'viem/actions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCommon } from '../../src/common/common';
 import { type PreparedDrill, prepareDrill, type RunResult, runScenario } from '../../src/drills/runner';
 import { parseScenario } from '../../src/drills/scenario';
+import { erc20Abi } from '../../src/protocols/aave-v3/abi';
 
 const scenario = parseScenario(
   {
@@ -33,7 +36,7 @@ const scenario = parseScenario(
       ],
     },
     accounts: [
-      { name: 'alice', role: 'supplier', supplies: { USDC: 100_000 } },
+      { name: 'alice', role: 'supplier', supplies: { USDC: 100_000 }, holds: { USDC: 1_000 } },
       { name: 'bob', role: 'supplier', supplies: { USDC: 300_000 } },
       { name: 'carol', role: 'supplier', supplies: { WETH: 10 } },
     ],
@@ -51,6 +54,14 @@ const scenario = parseScenario(
         feedUpdates: { deviationBps: 100, heartbeatSeconds: 48 },
       },
       { time: '1m', do: 'mass-withdraw', asset: 'USDC', share: 0.5, label: 'run' },
+      {
+        block: 2,
+        actor: 'alice',
+        do: 'call',
+        contract: 'USDC',
+        function: 'function transfer(address to, uint256 amount) returns (bool)',
+        args: ['@carol', '250.5 USDC'],
+      },
     ],
     tailBlocks: 1,
     score: { expect: 'benign' },
@@ -77,6 +88,19 @@ describe('timeline: steps at times, a mass withdrawal, a heartbeat feed (real Aa
     ]);
     expect(withdrawals[0]!.block).toBe(withdrawals[1]!.block);
     expect(withdrawals[0]!.label).toBe('run');
+  });
+
+  it('makes a custom call by signature, with @names and whole-token amounts resolved', async () => {
+    const call = run.steps.find((s) => s.do === 'call')!;
+    expect([call.actor, call.offset, call.status]).toEqual(['alice', 2, ['success']]);
+    const carol = prepared.market.accounts.get('carol')!.address;
+    const balance = await readContract(prepared.chain.client, {
+      address: prepared.market.tokens.get('USDC')!.address,
+      abi: erc20Abi,
+      functionName: 'balanceOf',
+      args: [carol],
+    });
+    expect(balance).toBe(250_500_000n);
   });
 
   it('moves the true price every block and the market’s feed only on deviation or heartbeat', () => {
