@@ -4,7 +4,7 @@
  * scenario seed) from the distributions the scenario names.
  *
  * A position supplies one collateral asset and borrows one debt asset at the variable rate, in no
- * e-mode. Its collateral is worth `sizeUsd` (log-normal around the median, clamped) at the
+ * e-mode; a population without `debt` is suppliers, who supply and borrow nothing. Its collateral is worth `sizeUsd` (log-normal around the median, clamped) at the
  * protocol oracle's price when it opens; its health factor, at the oracle's prices and the
  * collateral's liquidation threshold, is drawn uniformly in `healthFactor` [min, max], and the debt
  * follows: `debtUsd = collateralUsd × LT / HF`. A population the market cannot hold (a health
@@ -40,16 +40,17 @@ export interface PopulationPosition {
   name: string;
   /** The position's account (a spawner clone), lower case. */
   address: Hex;
-  /** Symbols. */
+  /** Symbols; `debt` null for a supplier. */
   collateral: string;
-  debt: string;
+  debt: string | null;
 }
 
 /** One position as drawn, before it is opened: raw token units. */
 export interface PlannedPosition {
   name: string;
   collateral: string;
-  debt: string;
+  /** Null for a supplier (then `debtUnits` is 0 and `healthFactor` infinite). */
+  debt: string | null;
   collateralUnits: bigint;
   debtUnits: bigint;
   /** The health factor aimed at (the on-chain one differs by rounding only). */
@@ -128,7 +129,19 @@ export function planPopulation(
         );
       return;
     }
-    if (spec.healthFactor.min > spec.healthFactor.max)
+    const hfRange = spec.healthFactor;
+    if ((spec.debt === undefined) !== (hfRange === undefined))
+      problems.push(
+        problem(
+          i,
+          ['healthFactor'],
+          spec.debt === undefined
+            ? 'a population without debt (suppliers) has no health factor'
+            : 'a population of borrowers needs a health-factor range',
+          spec.debt === undefined ? 'remove healthFactor, or give debt' : 'give healthFactor: { min, max }',
+        ),
+      );
+    if (hfRange && hfRange.min > hfRange.max)
       problems.push(
         problem(i, ['healthFactor', 'max'], 'max is below min', 'make healthFactor.max ≥ healthFactor.min'),
       );
@@ -148,6 +161,33 @@ export function planPopulation(
       );
     names.add(spec.name);
     const coll = assets.get(spec.collateral);
+    if (spec.debt === undefined || !hfRange) {
+      if (!coll)
+        problems.push(
+          problem(
+            i,
+            ['collateral'],
+            `unknown asset "${spec.collateral}"`,
+            `use one of market.assets: ${known}`,
+          ),
+        );
+      else if (!coll.config.isActive || coll.config.isFrozen || coll.config.isPaused)
+        problems.push(
+          problem(
+            i,
+            ['collateral'],
+            `the ${coll.symbol} reserve is not open for supply (inactive, frozen or paused)`,
+            'use a live reserve',
+          ),
+        );
+      else if (problems.length === 0) {
+        const drawn = planSuppliers(spec, coll, i, seed, problems);
+        plans[i] = drawn;
+        const supplied = drawn.reduce((sum, p) => sum + p.collateralUnits, 0n);
+        available.set(coll.symbol, available.get(coll.symbol)! + supplied);
+      }
+      return;
+    }
     const debt = assets.get(spec.debt);
     if (!coll)
       problems.push(
@@ -200,12 +240,12 @@ export function planPopulation(
     const lt = coll.config.liquidationThresholdBps / 1e4;
     const ltv = coll.config.ltvBps / 1e4;
     const lowest = lt / ltv;
-    if (spec.healthFactor.min < lowest)
+    if (hfRange.min < lowest)
       problems.push(
         problem(
           i,
           ['healthFactor', 'min'],
-          `health factor ${spec.healthFactor.min} is below what ${coll.symbol}'s LTV lets a position borrow to (LT/LTV = ${coll.config.liquidationThresholdBps / 100}%/${coll.config.ltvBps / 100}% = ${Number(lowest.toFixed(6))})`,
+          `health factor ${hfRange.min} is below what ${coll.symbol}'s LTV lets a position borrow to (LT/LTV = ${coll.config.liquidationThresholdBps / 100}%/${coll.config.ltvBps / 100}% = ${Number(lowest.toFixed(6))})`,
           `make healthFactor.min ≥ ${(Math.ceil(lowest * 1e4) / 1e4).toFixed(4)}`,
         ),
       );
@@ -215,8 +255,8 @@ export function planPopulation(
     const { median, sigma } = spec.sizeUsd;
     const lo = spec.sizeUsd.min ?? median * Math.exp(-3 * sigma);
     const hi = spec.sizeUsd.max ?? median * Math.exp(3 * sigma);
-    const hfLo = spec.healthFactor.min * (1 + HF_MARGIN);
-    const hfHi = spec.healthFactor.max * (1 - HF_MARGIN);
+    const hfLo = hfRange.min * (1 + HF_MARGIN);
+    const hfHi = hfRange.max * (1 - HF_MARGIN);
     const collPrice = Number(coll.price) / BASE_UNIT;
     const debtPrice = Number(debt.price) / BASE_UNIT;
     let collTotal = 0n;
@@ -224,7 +264,7 @@ export function planPopulation(
     for (let k = 0; k < spec.count; k++) {
       const size = Math.min(hi, Math.max(lo, median * Math.exp(sigma * normal(rng))));
       const u = rng();
-      const drawn = spec.healthFactor.min + u * (spec.healthFactor.max - spec.healthFactor.min);
+      const drawn = hfRange.min + u * (hfRange.max - hfRange.min);
       const hf = hfLo <= hfHi ? Math.min(hfHi, Math.max(hfLo, drawn)) : drawn;
       const collateralUnits = toUnits(size / collPrice, coll.decimals);
       const collUsd = Number((collateralUnits * coll.price) / 10n ** BigInt(coll.decimals)) / BASE_UNIT;
@@ -270,6 +310,49 @@ export function planPopulation(
   });
   if (problems.length > 0) throw populationError(problems);
   return plans;
+}
+
+/**
+ * A supplier population's positions: each supplies `sizeUsd` (log-normal, clamped, drawn from
+ * `mixSeed(seed, i)` as a borrower population's are) of its asset and borrows nothing.
+ */
+function planSuppliers(
+  spec: PopulationSpec,
+  coll: PopulationAssetState,
+  i: number,
+  seed: number,
+  problems: ConfigProblem[],
+): PlannedPosition[] {
+  const rng = createRng(mixSeed(seed, i));
+  const { median, sigma } = spec.sizeUsd;
+  const lo = spec.sizeUsd.min ?? median * Math.exp(-3 * sigma);
+  const hi = spec.sizeUsd.max ?? median * Math.exp(3 * sigma);
+  const price = Number(coll.price) / BASE_UNIT;
+  const out: PlannedPosition[] = [];
+  for (let k = 0; k < spec.count; k++) {
+    const size = Math.min(hi, Math.max(lo, median * Math.exp(sigma * normal(rng))));
+    const collateralUnits = toUnits(size / price, coll.decimals);
+    if (collateralUnits <= 0n) {
+      problems.push(
+        problem(
+          i,
+          ['sizeUsd'],
+          `a position of $${size.toPrecision(3)} rounds to no ${spec.collateral}`,
+          'raise sizeUsd.min (or the median)',
+        ),
+      );
+      return [];
+    }
+    out.push({
+      name: `${spec.name}-${k + 1}`,
+      collateral: spec.collateral,
+      debt: null,
+      collateralUnits,
+      debtUnits: 0n,
+      healthFactor: Number.POSITIVE_INFINITY,
+    });
+  }
+  return out;
 }
 
 /** Reads what the planner needs about every asset of the drill market (prices, configuration, liquidity). */
@@ -348,7 +431,7 @@ export async function deployPopulation(
   const positions: SpawnPosition[] = plans.map((p) => ({
     eMode: 0,
     supplies: [{ asset: assets.get(p.collateral)!.address, amount: p.collateralUnits }],
-    borrows: [{ asset: assets.get(p.debt)!.address, amount: p.debtUnits }],
+    borrows: p.debt === null ? [] : [{ asset: assets.get(p.debt)!.address, amount: p.debtUnits }],
   }));
   const accounts = await openPositions(chain, deployer, spawner, positions, {
     gasPerPosition: GAS_PER_SIMPLE_POSITION,

@@ -532,8 +532,22 @@ function referenceProblems(s: Scenario): ConfigProblem[] {
   });
   s.population.forEach((p, i) => {
     asset(['population', i, 'collateral'], p.collateral);
-    asset(['population', i, 'debt'], p.debt);
-    if (p.healthFactor.max < p.healthFactor.min)
+    if (p.debt !== undefined) asset(['population', i, 'debt'], p.debt);
+    if ((p.debt === undefined) !== (p.healthFactor === undefined))
+      problems.push(
+        p.debt === undefined
+          ? {
+              path: ['population', i, 'healthFactor'],
+              message: 'a population without debt (suppliers) has no health factor',
+              fix: 'remove healthFactor, or give debt (the asset each position borrows)',
+            }
+          : {
+              path: ['population', i, 'healthFactor'],
+              message: 'a population of borrowers needs a health-factor range',
+              fix: 'give healthFactor: { min, max } (both above 1), or remove debt for suppliers',
+            },
+      );
+    if (p.healthFactor && p.healthFactor.max < p.healthFactor.min)
       problems.push({
         path: ['population', i, 'healthFactor', 'max'],
         message: 'max is below min',

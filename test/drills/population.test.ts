@@ -167,7 +167,7 @@ describe('generated populations on a drill market', () => {
       const s = SPECS.find((x) => p.name.startsWith(`${x.name}-`))!;
       const d = data[i]!;
       const hf = Number(d.healthFactor) / 1e18;
-      if (!(d.totalDebtBase > 0n && hf >= s.healthFactor.min && hf <= s.healthFactor.max))
+      if (!(d.totalDebtBase > 0n && hf >= s.healthFactor!.min && hf <= s.healthFactor!.max))
         out.push(`${p.name}: HF ${hf}, debt ${d.totalDebtBase}`);
       // Collateral value (USD) within the size clamp, at the oracle price.
       const usd = Number(d.totalCollateralBase) / 1e8;
@@ -298,4 +298,35 @@ describe('generated populations on a drill market', () => {
     expect(other.length).toBe(200);
     expect(otherBorrows.filter((b, k) => b.amount === first[k]!.amount).length).toBe(0);
   }, 240_000);
+
+  it('opens a population of suppliers: collateral only, no debt, their liquidity lendable', async () => {
+    await chain.revert(clean);
+    clean = await chain.snapshot();
+    const suppliers = populationSchema.parse({
+      name: 'savers',
+      count: 20,
+      collateral: 'USDC',
+      sizeUsd: { median: 50_000, sigma: 0.5 },
+    });
+    const before = (await readPopulationAssets(chain, market)).get('USDC')!.liquidity;
+    const opened = await deployPopulation(chain, market, [suppliers], 3);
+    expect(opened.map((p) => [p.collateral, p.debt])).toEqual(Array(20).fill(['USDC', null]));
+    const data = await readAccountDataBatch(
+      chain,
+      reader,
+      market.aave.pool,
+      opened.map((p) => p.address),
+    );
+    expect(data.every((d) => d.totalDebtBase === 0n && d.totalCollateralBase > 0n)).toBe(true);
+    const supplied = data.reduce((sum, d) => sum + d.totalCollateralBase, 0n); // USD, 8 decimals, USDC at $1
+    const after = (await readPopulationAssets(chain, market)).get('USDC')!.liquidity;
+    expect((after - before) * 100n).toBe(supplied);
+    // A health factor on suppliers is refused, as is a borrower population without one.
+    const refused = (over: Record<string, unknown>) =>
+      expect(() => planPopulation([{ ...suppliers, ...over } as PopulationSpec], new Map(), 1)).toThrow(
+        /population\[0\]\.healthFactor/,
+      );
+    refused({ healthFactor: { min: 1.1, max: 2 } });
+    refused({ debt: 'WETH' });
+  }, 120_000);
 });
