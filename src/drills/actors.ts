@@ -16,6 +16,7 @@ import { DEFAULT_SWAP_GAS, type PairState, planSwapExactIn, readPair } from '../
 import type { Bot, BotCall } from './bots/types';
 import { buildCall, type DeployedNames } from './custom-call';
 import { extraStepCalls } from './extras';
+import { flashLoanCalls } from './flash-loan';
 import { type DrillMarket, erc4626Abi, toPrice, toUnits } from './market';
 import type { DrillStep, Scenario } from './scenario';
 
@@ -344,6 +345,16 @@ export function createActors(
       case 'call': {
         try {
           return [{ ...buildCall(step, deployedNames(market)), gas: BigInt(step.gas) }];
+        } catch (error) {
+          return (error as Error).message;
+        }
+      }
+      case 'flash-loan': {
+        try {
+          return flashLoanCalls(step, market, deployedNames(market)).map((c) => ({
+            ...c,
+            abi: c.abi as Abi,
+          }));
         } catch (error) {
           return (error as Error).message;
         }

@@ -13,6 +13,7 @@ import { type AaveV3Market, deployAaveV3Market } from '../protocols/aave-v3/fixt
 import { addLiquidity, createPair, deployUniswapV2Factory } from '../protocols/uniswap-v2/fixture';
 import { botAccounts } from './bots/schema';
 import { type DrillExtras, deployDrillExtras } from './extras';
+import { deployFlashRunners } from './flash-loan';
 import type { Scenario } from './scenario';
 
 export interface DrillToken {
@@ -44,6 +45,8 @@ export interface DrillMarket {
   probe: FundedAccount;
   /** Contracts beside the Aave market some incidents need (a vulnerable vault, a governor): extras.ts. */
   extras?: DrillExtras;
+  /** Each account's FlashLoanRunner, for its `flash-loan` steps (flash-loan.ts). */
+  flashRunners: Map<string, Hex>;
   /**
    * Vault-share assets (`oracle: { vault }`): the ERC-4626 vault is the asset's token; the market
    * prices it through `protocolFeed` (the underlying's own feed × assets per share), the reference
@@ -372,5 +375,6 @@ export async function deployDrillMarket(
       { tokens, aave, deployer, guardian, accounts },
       progress,
     ),
+    flashRunners: await deployFlashRunners(chain, scenario, { accounts, aave }),
   };
 }

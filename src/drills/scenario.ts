@@ -131,6 +131,15 @@ export const governanceSchema = z.strictObject({
 
 const amount = z.union([positive, z.literal('all')]);
 const callScalar = z.union([z.string(), z.number(), z.boolean()]);
+/** A contract call by signature (`call` steps, and each call of a `flash-loan`). */
+const callFields = {
+  /** `aave.pool`, `aave.configurator`, …, a token symbol, a pool id, `vault`, `breaker`, `governor`, `timelock`, or 0x. */
+  contract: z.string().min(1),
+  /** Its Solidity declaration, e.g. `function setReserveFreeze(address asset, bool freeze)`. */
+  function: z.string().min(1),
+  /** One value per parameter: `@name` for addresses, `"<amount> <SYMBOL>"` or an integer for integers, lists for arrays. */
+  args: z.array(z.union([callScalar, z.array(callScalar)])).default([]),
+};
 const feedTarget = z.enum(['both', 'reference', 'protocol']).default('both');
 
 /** A time offset from the drill's start: seconds, or a duration such as `90s`, `15m`, `2h`, `1d`, `1h30m`. */
@@ -315,13 +324,20 @@ export const stepSchema = z.discriminatedUnion('do', [
     ...byAccount,
     /** Any function of a drill contract, by its signature (src/drills/custom-call.ts). */
     do: z.literal('call'),
-    /** `aave.pool`, `aave.configurator`, …, a token symbol, a pool id, `vault`, `breaker`, `governor`, `timelock`, or 0x. */
-    contract: z.string().min(1),
-    /** Its Solidity declaration, e.g. `function setReserveFreeze(address asset, bool freeze)`. */
-    function: z.string().min(1),
-    /** One value per parameter: `@name` for addresses, `"<amount> <SYMBOL>"` or an integer for integers, lists for arrays. */
-    args: z.array(z.union([callScalar, z.array(callScalar)])).default([]),
+    ...callFields,
     gas: z.number().int().positive().default(1_000_000),
+  }),
+  z.strictObject({
+    ...byAccount,
+    /**
+     * Flash-borrow `amount` of `asset` from the Aave market: the actor's flash-loan contract makes
+     * `calls` as itself (`@self`), repays (the premium from the actor's wallet), and sends every
+     * market token it still holds to the actor. One transaction (src/drills/flash-loan.ts).
+     */
+    do: z.literal('flash-loan'),
+    asset: symbol,
+    amount: positive,
+    calls: z.array(z.strictObject(callFields)).min(1),
   }),
 ]);
 
@@ -673,6 +689,13 @@ function referenceProblems(s: Scenario): ConfigProblem[] {
         });
     }
     if (step.do === 'call') problems.push(...callProblems(step, callNames(s), ['timeline', i]));
+    if (step.do === 'flash-loan') {
+      const names = callNames(s);
+      const withSelf = { ...names, accounts: new Set([...names.accounts, 'self']) };
+      step.calls.forEach((c, j) => {
+        problems.push(...callProblems(c, withSelf, ['timeline', i, 'calls', j]));
+      });
+    }
     if ('asset' in step) asset(['timeline', i, 'asset'], step.asset);
     if (step.do === 'borrow' && (step.amount === undefined) === (step.capacityShare === undefined)) {
       problems.push({

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCommon } from '../../src/common/common';
 import { type PreparedDrill, prepareDrill, type RunResult, runScenario } from '../../src/drills/runner';
 import { parseScenario } from '../../src/drills/scenario';
-import { erc20Abi } from '../../src/protocols/aave-v3/abi';
+import { erc20Abi, poolAbi } from '../../src/protocols/aave-v3/abi';
 
 const scenario = parseScenario(
   {
@@ -39,6 +39,7 @@ const scenario = parseScenario(
       { name: 'alice', role: 'supplier', supplies: { USDC: 100_000 }, holds: { USDC: 1_000 } },
       { name: 'bob', role: 'supplier', supplies: { USDC: 300_000 } },
       { name: 'carol', role: 'supplier', supplies: { WETH: 10 } },
+      { name: 'dave', role: 'user', holds: { USDC: 1_000 } },
     ],
     timeline: [
       {
@@ -61,6 +62,26 @@ const scenario = parseScenario(
         contract: 'USDC',
         function: 'function transfer(address to, uint256 amount) returns (bool)',
         args: ['@carol', '250.5 USDC'],
+      },
+      {
+        block: 3,
+        actor: 'dave',
+        do: 'flash-loan',
+        asset: 'USDC',
+        amount: 100_000,
+        calls: [
+          { contract: 'USDC', function: 'approve(address,uint256)', args: ['@aave.pool', '100000 USDC'] },
+          {
+            contract: 'aave.pool',
+            function: 'supply(address asset, uint256 amount, address onBehalfOf, uint16 referralCode)',
+            args: ['@USDC', '100000 USDC', '@self', 0],
+          },
+          {
+            contract: 'aave.pool',
+            function: 'withdraw(address asset, uint256 amount, address to) returns (uint256)',
+            args: ['@USDC', '100000 USDC', '@self'],
+          },
+        ],
       },
     ],
     tailBlocks: 1,
@@ -101,6 +122,30 @@ describe('timeline: steps at times, a mass withdrawal, a heartbeat feed (real Aa
       args: [carol],
     });
     expect(balance).toBe(250_500_000n);
+  });
+
+  it('flash-borrows, makes the calls as the flash-loan contract, repays, and leaves the actor short only the premium', async () => {
+    const step = run.steps.find((s) => s.do === 'flash-loan')!;
+    expect([step.actor, step.offset, step.status]).toEqual(['dave', 3, ['success', 'success']]);
+    const logs = await prepared.chain.client.getContractEvents({
+      address: prepared.market.aave.pool,
+      abi: poolAbi,
+      eventName: 'FlashLoan',
+      fromBlock: step.block!,
+      toBlock: step.block!,
+    });
+    expect(logs).toHaveLength(1);
+    const { amount, premium, target } = logs[0]!.args;
+    expect(amount).toBe(100_000_000_000n);
+    expect(target!.toLowerCase()).toBe(prepared.market.flashRunners.get('dave'));
+    // The drill market's flash-loan premium (0 unless configured): whatever it is, the actor paid it.
+    const balance = await readContract(prepared.chain.client, {
+      address: prepared.market.tokens.get('USDC')!.address,
+      abi: erc20Abi,
+      functionName: 'balanceOf',
+      args: [prepared.market.accounts.get('dave')!.address],
+    });
+    expect(balance).toBe(1_000_000_000n - premium!);
   });
 
   it('moves the true price every block and the market’s feed only on deviation or heartbeat', () => {
