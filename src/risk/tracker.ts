@@ -7,8 +7,8 @@
  * `eth_getLogs` in ranges of `maxBlockRange`), later calls apply only the blocks since. A block
  * number seen again (the engine re-processing after a restart) rolls the book back first; a block
  * whose parent is not the book's head (a reorg the book did not see) rebuilds it from `fromBlock`,
- * which is slow but cannot be wrong. Reserves listed after the book was built are not followed
- * until it is rebuilt.
+ * which is slow but cannot be wrong. A reserve listed after the book was built (the Pool's
+ * reserve list grew) rebuilds it too, with the new reserve's tokens followed from then on.
  */
 import type { Client, Hex } from 'viem';
 import { zeroAddress } from 'viem';
@@ -167,6 +167,16 @@ export function createPositionTracker(client: Client, options: PositionTrackerOp
     }
   };
 
+  const listedCount = async (blockNumber: bigint) =>
+    (
+      await readContract(client, {
+        address: options.pool,
+        abi: poolAbi,
+        functionName: 'getReservesList',
+        blockNumber,
+      })
+    ).length;
+
   const snapshotAt = async (block: BlockRef): Promise<PositionSnapshot> => {
     let s = state;
     const head = s?.book.head() ?? null;
@@ -180,6 +190,8 @@ export function createPositionTracker(client: Client, options: PositionTrackerOp
     }
     const after = s?.book.head() ?? null;
     if (s && after && after.number === block.number - 1n && after.hash !== block.parentHash) s = null;
+    // A reserve listed since the book was built (a governance listing): rebuild with it.
+    if (s && (await listedCount(block.number)) !== Object.keys(s.market.reserves).length) s = null;
     if (!s) {
       s = await build(block.number);
       await catchUp(s, options.fromBlock, block);

@@ -3,13 +3,15 @@
 // seen again, and handed to `risk-thresholds` so it reports real figures instead of `degraded`.
 import { type Hex, parseUnits } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployArtifact, firebreakArtifact } from '../../src/chain/artifacts';
 import type { BlockRef } from '../../src/chain/events';
 import { createCommon } from '../../src/common/common';
-import { sendAndConfirm, toPrice } from '../../src/drills/market';
+import { mintDrillToken, sendAndConfirm, toPrice } from '../../src/drills/market';
 import { drillEngineConfig, type PreparedDrill, prepareDrill } from '../../src/drills/runner';
 import { loadScenario } from '../../src/drills/scenario';
 import { createEngine } from '../../src/engine/engine';
 import { erc20Abi, poolAbi } from '../../src/protocols/aave-v3/abi';
+import { listAaveV3Reserves } from '../../src/protocols/aave-v3/fixture';
 import { readUserAccountData } from '../../src/protocols/aave-v3/reader';
 import { createPositionTracker, readRiskInputs } from '../../src/risk/tracker';
 import { openStore } from '../../src/store/store';
@@ -107,6 +109,73 @@ describe('live position book', () => {
     const earlier = await check(head - 1n);
     expect(debtOf(earlier, borrower)).toBe(0);
     await check(head);
+  }, 120_000);
+
+  it('follows a reserve listed after the book was built (a governance listing)', async () => {
+    const { chain, market } = drill;
+    const tracker = createPositionTracker(chain.client, {
+      chainId: chain.chainId,
+      pool: market.aave.pool,
+      oracle: market.aave.oracle,
+      fromBlock: 0n,
+    });
+    const first = await tracker.snapshotAt(await refOf(await chain.client.getBlockNumber()));
+    expect(first.assets.map((a) => a.symbol)).not.toContain('NEW');
+
+    // The pool admin lists NEW (a real token and feed, $10); a user supplies it and borrows USDC.
+    const { deployer } = market;
+    const account = deployer.account;
+    const token = await deployArtifact(chain.client, firebreakArtifact('DrillToken'), {
+      account,
+      args: ['NEW', 'NEW', 18],
+    });
+    const feed = await deployArtifact(chain.client, firebreakArtifact('DrillPriceFeed'), {
+      account,
+      args: [8, 'NEW / USD', toPrice(10)],
+    });
+    await listAaveV3Reserves(chain.client, market.aave, {
+      account,
+      assets: [
+        {
+          symbol: 'NEW',
+          asset: token,
+          decimals: 18,
+          priceSource: feed,
+          ltvBps: 5000,
+          liquidationThresholdBps: 6000,
+          liquidationBonusBps: 11000,
+          reserveFactorBps: 1000,
+          borrowingEnabled: true,
+          supplyCap: 0n,
+          borrowCap: 0n,
+        },
+      ],
+    });
+    const user = market.accounts.get('attacker')!;
+    const amount = parseUnits('10000', 18);
+    await mintDrillToken(chain, deployer, token, user.address, amount);
+    await sendAndConfirm(chain, user, token, erc20Abi, 'approve', [market.aave.pool, amount]);
+    await sendAndConfirm(chain, user, market.aave.pool, poolAbi, 'supply', [token, amount, user.address, 0]);
+    await sendAndConfirm(chain, user, market.aave.pool, poolAbi, 'borrow', [
+      market.tokens.get('USDC')!.address,
+      parseUnits('20000', 6),
+      2n,
+      0,
+      user.address,
+    ]);
+    const head = await chain.client.getBlockNumber();
+    const snapshot = await tracker.snapshotAt(await refOf(head));
+    expect(snapshot.assets.map((a) => a.symbol)).toContain('NEW');
+    const book = tracker.book()!;
+    const inputs = await readRiskInputs(
+      chain.client,
+      { ...market.aave, reserves: { ...market.aave.reserves, NEW: { asset: token } } },
+      head,
+    );
+    const mine = book.accountData(user.address, inputs);
+    const node = await readUserAccountData(chain.client, market.aave.pool, user.address, head);
+    expect(mine.totalCollateralBase).toBe(node.totalCollateralBase);
+    expect(mine.healthFactor).toBe(node.healthFactor);
   }, 120_000);
 
   it('feeds risk-thresholds in the engine: real figures, not degraded', async () => {

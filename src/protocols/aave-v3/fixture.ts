@@ -32,7 +32,14 @@ import {
 } from 'viem/actions';
 import { type Artifact, linkBytecode, packageArtifact } from '../../chain/artifacts';
 import { FirebreakError } from '../../common/errors';
-import { aclManagerAbi, erc20Abi, poolAbi, poolAddressesProviderAbi, poolConfiguratorAbi } from './abi';
+import {
+  aaveOracleAbi,
+  aclManagerAbi,
+  erc20Abi,
+  poolAbi,
+  poolAddressesProviderAbi,
+  poolConfiguratorAbi,
+} from './abi';
 import type { AaveV3Market, AaveV3Reserve } from './types';
 
 export type { AaveV3Market, AaveV3Reserve } from './types';
@@ -242,6 +249,26 @@ export async function deployAaveV3Market(
     }),
   ]);
 
+  const reserves = await addReserves(client, tx, { provider, pool, poolConfigurator }, assets, {
+    treasury: options.treasury ?? account.address,
+    eModeCategories: options.eModeCategories ?? [],
+  });
+  return { addressesProvider: provider, pool, poolConfigurator, aclManager, oracle, dataProvider, reserves };
+}
+
+/**
+ * Lists `assets` on a deployed market (their oracle sources already set): token implementations,
+ * one rate strategy per distinct curve, `initReserves`, collateral parameters, borrowing, reserve
+ * factor, caps, flash loans, e-mode categories and members; flushed and read back.
+ */
+async function addReserves(
+  client: Client,
+  tx: Sender,
+  market: { provider: Address; pool: Address; poolConfigurator: Address },
+  assets: readonly AaveV3AssetOptions[],
+  options: { treasury: Address; eModeCategories: readonly AaveV3EModeCategoryOptions[] },
+): Promise<Record<string, AaveV3Reserve>> {
+  const { provider, pool, poolConfigurator } = market;
   // Token implementations (bound to the pool proxy) and one rate strategy per distinct curve.
   const aTokenImpl = await tx.deploy('AToken implementation', artifact('AToken'), [pool]);
   const stableDebtImpl = await tx.deploy('StableDebtToken implementation', artifact('StableDebtToken'), [
@@ -280,7 +307,7 @@ export async function deployAaveV3Market(
   };
 
   // List the reserves, then set their parameters (the guardian could too; the pool admin does).
-  const treasury = options.treasury ?? account.address;
+  const { treasury } = options;
   const inputs = assets.map((a) => ({
     aTokenImpl,
     stableDebtTokenImpl: stableDebtImpl,
@@ -358,7 +385,7 @@ export async function deployAaveV3Market(
       );
     }
   }
-  for (const e of options.eModeCategories ?? []) {
+  for (const e of options.eModeCategories) {
     await tx.call(
       `e-mode ${e.id}: setEModeCategory`,
       poolConfigurator,
@@ -404,7 +431,36 @@ export async function deployAaveV3Market(
       interestRateStrategy: d.interestRateStrategyAddress,
     };
   });
-  return { addressesProvider: provider, pool, poolConfigurator, aclManager, oracle, dataProvider, reserves };
+  return reserves;
+}
+
+/**
+ * Lists more reserves on a market already deployed by `deployAaveV3Market` (a governance listing):
+ * sets their oracle sources, then lists and configures them as the deploy does. `account` must be
+ * the market's pool admin (its deployer). Returns the new reserves by symbol.
+ *
+ * @example
+ * const { GOV } = await listAaveV3Reserves(chain.client, market, { account, assets: [gov] });
+ */
+export async function listAaveV3Reserves(
+  client: Client,
+  market: Pick<AaveV3Market, 'addressesProvider' | 'pool' | 'poolConfigurator' | 'oracle'>,
+  options: { account: Account; assets: readonly AaveV3AssetOptions[]; treasury?: Address },
+): Promise<Record<string, AaveV3Reserve>> {
+  const { account, assets } = options;
+  await checkDecimals(client, assets);
+  const tx = await createSender(client, account);
+  await tx.call('setAssetSources', market.oracle, aaveOracleAbi, 'setAssetSources', [
+    assets.map((a) => a.asset),
+    assets.map((a) => a.priceSource),
+  ]);
+  return addReserves(
+    client,
+    tx,
+    { provider: market.addressesProvider, pool: market.pool, poolConfigurator: market.poolConfigurator },
+    assets,
+    { treasury: options.treasury ?? account.address, eModeCategories: [] },
+  );
 }
 
 // ---- Sending ----
