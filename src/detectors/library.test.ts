@@ -261,5 +261,25 @@ describe('running detectors', () => {
       ['boom', 'degraded'],
       ['fine', 'manipulation'],
     ]);
+    // Each detector's wall time is reported, the failing one's too (the watch bench's per-detector share).
+    const timed: [string, number][] = [];
+    const slow = instantiate(
+      'slow',
+      {
+        type: 'slow',
+        description: '',
+        detect: async () => {
+          await new Promise((r) => setTimeout(r, 30));
+          return [];
+        },
+      },
+      {},
+    );
+    await runDetectors([boom, slow], testBlock(3n), view2, {
+      ...opts,
+      onTimed: (id, ms) => timed.push([id, ms]),
+    });
+    expect(timed.map(([id]) => id).sort()).toEqual(['boom', 'slow']);
+    expect(timed.find(([id]) => id === 'slow')![1]).toBeGreaterThanOrEqual(25);
   });
 });

@@ -12,6 +12,8 @@ export interface RunDetectorsOptions {
   timeoutMs: number;
   logger: Logger;
   stateOf(detectorId: string): DetectorState;
+  /** Called with each detector's wall time on the block (failures and timeouts included), in ms. */
+  onTimed?(detectorId: string, ms: number): void;
 }
 
 export async function runDetectors(
@@ -25,6 +27,7 @@ export async function runDetectors(
   const results = await Promise.all(
     detectors.map(async (d) => {
       let timer: NodeJS.Timeout | undefined;
+      const started = performance.now();
       try {
         const timeout = new Promise<never>((_, reject) => {
           timer = setTimeout(
@@ -55,6 +58,7 @@ export async function runDetectors(
         ];
       } finally {
         if (timer) clearTimeout(timer);
+        options.onTimed?.(d.id, performance.now() - started);
       }
     }),
   );
