@@ -63,6 +63,8 @@ export function pooledDebtAssets(scenario: Scenario): { symbol: string; pools: s
 }
 
 export const DRILL_EXECUTOR_ID = 'guardian';
+/** With `market.guardianHub`: this agent's executor on the hub (its key in FIREBREAK_AGENT_KEY). */
+export const DRILL_HUB_EXECUTOR_ID = 'hub';
 
 /** Assets priced as an ERC-4626 share (`oracle: { vault }`): what `share-price-jump` watches. */
 export const vaultShareAssets = (scenario: Scenario): string[] =>
@@ -159,7 +161,15 @@ export function defaultDrillPlaybooks(scenario: Scenario, market?: DrillMarket):
         'aave-v3.lower-borrow-cap',
       ),
   ];
-  return candidates.filter((p): p is PlaybookConfig => Boolean(p));
+  const playbooks = candidates.filter((p): p is PlaybookConfig => Boolean(p));
+  // Behind a GuardianHub, the Aave levers are the hub's: each agent confirms them there.
+  if (!market?.hub) return playbooks;
+  return playbooks.map((p) => ({
+    ...p,
+    do: p.do.map((step) =>
+      step.action.startsWith('aave-v3.') ? { ...step, executor: DRILL_HUB_EXECUTOR_ID } : step,
+    ),
+  }));
 }
 
 /** `vault-outflow` on the lending vault's assets; `governance-watch` on the governance timelock. */
@@ -319,6 +329,20 @@ export function drillEngineConfig(
         maxFeeGwei: 1000,
         dryRun: false,
       },
+      ...(market.hub
+        ? [
+            {
+              id: DRILL_HUB_EXECUTOR_ID,
+              type: 'guardian-hub' as const,
+              chain: 'embedded',
+              hub: market.hub.address,
+              key: { env: 'FIREBREAK_AGENT_KEY' },
+              priorityFeeGwei: scenario.response.priorityFeeGwei,
+              maxFeeGwei: 1000,
+              dryRun: false,
+            },
+          ]
+        : []),
     ],
     playbooks,
   };

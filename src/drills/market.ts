@@ -14,6 +14,7 @@ import { addLiquidity, createPair, deployUniswapV2Factory } from '../protocols/u
 import { botAccounts } from './bots/schema';
 import { type DrillExtras, deployDrillExtras } from './extras';
 import { deployFlashRunners } from './flash-loan';
+import { type DrillHub, deployDrillHub } from './hub';
 import type { Scenario } from './scenario';
 
 export interface DrillToken {
@@ -47,6 +48,8 @@ export interface DrillMarket {
   extras?: DrillExtras;
   /** Each account's FlashLoanRunner, for its `flash-loan` steps (flash-loan.ts). */
   flashRunners: Map<string, Hex>;
+  /** The k-of-n GuardianHub holding the emergency roles (`market.guardianHub`, hub.ts). */
+  hub?: DrillHub;
   /**
    * Vault-share assets (`oracle: { vault }`): the ERC-4626 vault is the asset's token; the market
    * prices it through `protocolFeed` (the underlying's own feed × assets per share), the reference
@@ -345,6 +348,7 @@ export async function deployDrillMarket(
     botAccountMap.set(bot.name, rest.slice(next, next + n));
     next += n;
   }
+  const hub = await deployDrillHub(chain, scenario, { aave, deployer, guardian });
   // Sanity: every reserve is live before the drill starts.
   for (const t of tokens.values()) {
     await readContract(client, {
@@ -376,5 +380,6 @@ export async function deployDrillMarket(
       progress,
     ),
     flashRunners: await deployFlashRunners(chain, scenario, { accounts, aave }),
+    ...(hub ? { hub } : {}),
   };
 }

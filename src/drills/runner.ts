@@ -334,32 +334,51 @@ async function runOnce(
   const availableAt = new Map<bigint, number>();
   const latencies = new Map<string, number>();
   const engineBlockMs: number[] = [];
+  // Behind a GuardianHub, the other running agents: each its own engine, key and store, as separate
+  // deployments are; the run waits for every agent on every block.
+  const agents: { engine: Engine; store: Store; processed: Set<bigint> }[] = [];
   if (kind === 'protected') {
-    engine = await createEngine({
-      config: drillEngineConfig(
-        scenario,
-        market,
-        chain.chainId,
-        ctx.playbooks ?? defaultDrillPlaybooks(scenario, market),
-      ),
-      chains: new Map([['embedded', { client, provider: chain.provider }]]),
-      store: ctx.store!,
-      common: ctx.common,
-      secrets: { FIREBREAK_GUARDIAN_KEY: market.guardian.privateKey },
-      hooks: {
-        onBlockProcessed: ({ event, doneAt }) => {
-          processedBlocks.add(event.block.number);
-          const at = availableAt.get(event.block.number);
-          if (at !== undefined) engineBlockMs.push(doneAt - at);
-          processed.get(event.block.number)?.();
+    const config = drillEngineConfig(
+      scenario,
+      market,
+      chain.chainId,
+      ctx.playbooks ?? defaultDrillPlaybooks(scenario, market),
+    );
+    const running = market.hub ? Math.max(1, market.hub.running) : 1;
+    const agentKeys = market.hub?.agents.slice(0, market.hub.running).map((a) => a.privateKey) ?? [];
+    for (let i = 0; i < running; i++) {
+      const primary = i === 0;
+      const store = primary ? ctx.store! : await openStore({ memory: true }, ctx.common);
+      const processedBy = new Set<bigint>();
+      const e = await createEngine({
+        config,
+        chains: new Map([['embedded', { client, provider: chain.provider }]]),
+        store,
+        common: ctx.common,
+        secrets: {
+          FIREBREAK_GUARDIAN_KEY: market.guardian.privateKey,
+          // With a hub and none of its agents running, the hub executor holds a key it does not accept.
+          FIREBREAK_AGENT_KEY: agentKeys[i] ?? market.guardian.privateKey,
         },
-        onSent: ({ plan, event, sentAt }) => {
-          const at = availableAt.get(event.block.number);
-          if (at !== undefined) latencies.set(plan.id, sentAt - at);
+        hooks: {
+          onBlockProcessed: ({ event, doneAt }) => {
+            processedBy.add(event.block.number);
+            if (agents.some((a) => !a.processed.has(event.block.number))) return;
+            processedBlocks.add(event.block.number);
+            const at = availableAt.get(event.block.number);
+            if (at !== undefined) engineBlockMs.push(doneAt - at);
+            processed.get(event.block.number)?.();
+          },
+          onSent: ({ plan, event, sentAt }) => {
+            const at = availableAt.get(event.block.number);
+            if (at !== undefined && !latencies.has(plan.id)) latencies.set(plan.id, sentAt - at);
+          },
         },
-      },
-    });
-    engine.start(new Map([['embedded', startBlock + 1n]]));
+      });
+      agents.push({ engine: e, store, processed: processedBy });
+    }
+    engine = agents[0]!.engine;
+    for (const a of agents) a.engine.start(new Map([['embedded', startBlock + 1n]]));
   }
 
   const stepsAt = new Map<number, { step: DrillStep; index: number }[]>();
@@ -415,9 +434,9 @@ async function runOnce(
     });
   }
 
-  // Let anything the engine sent at the very end land, then stop it.
+  // Let anything the engines sent at the very end land, then stop them.
   if (engine) {
-    const pending = engine.settled();
+    const pending = Promise.all(agents.map((a) => a.engine.settled()));
     for (let i = 0; i < 5; i++) {
       const done = await Promise.race([
         pending.then(() => true),
@@ -426,7 +445,8 @@ async function runOnce(
       if (done) break;
       await chain.mine();
     }
-    await engine.stop();
+    for (const a of agents) await a.engine.stop();
+    for (const a of agents.slice(1)) await a.store.close();
   }
   const endBlock = await client.getBlockNumber();
 

@@ -129,6 +129,18 @@ export const governanceSchema = z.strictObject({
   timelock: z.strictObject({ minDelaySeconds: z.number().int().min(0) }).optional(),
 });
 
+/**
+ * A k-of-n GuardianHub holding the market's EMERGENCY_ADMIN and RISK_ADMIN (the guardian key loses
+ * them): `agents` keys, `threshold` confirmations to act, `running` of the agents running Firebreak
+ * in the protected run (default `threshold`; fewer than `threshold` cannot act).
+ */
+export const guardianHubSchema = z.strictObject({
+  agents: z.number().int().min(1).max(32),
+  threshold: z.number().int().min(1),
+  running: z.number().int().min(0).optional(),
+  proposalTtlSeconds: z.number().int().min(60).max(2_592_000).default(3600),
+});
+
 const amount = z.union([positive, z.literal('all')]);
 const callScalar = z.union([z.string(), z.number(), z.boolean()]);
 /** A contract call by signature (`call` steps, and each call of a `flash-loan`). */
@@ -364,6 +376,8 @@ export const scenarioSchema = z.strictObject({
     governance: governanceSchema.optional(),
     /** Efficiency-mode categories (Aave v3 e-mode). */
     emodes: z.array(emodeSchema).default([]),
+    /** The market's emergency levers behind a k-of-n GuardianHub instead of one guardian key (hub.ts). */
+    guardianHub: guardianHubSchema.optional(),
   }),
   accounts: z.array(accountSchema).min(1),
   /** Generated borrowers: many positions drawn from size and health-factor distributions. */
@@ -541,6 +555,19 @@ function referenceProblems(s: Scenario): ConfigProblem[] {
     for (const [j, t] of p.tokens.entries()) asset(['market', 'pools', i, 'tokens', j], t);
   });
   problems.push(...emodeProblems(s, asset));
+  const hub = s.market.guardianHub;
+  if (hub && hub.threshold > hub.agents)
+    problems.push({
+      path: ['market', 'guardianHub', 'threshold'],
+      message: `a threshold of ${hub.threshold} with ${hub.agents} agents can never be met`,
+      fix: `make threshold ≤ agents (${hub.agents})`,
+    });
+  if (hub?.running !== undefined && hub.running > hub.agents)
+    problems.push({
+      path: ['market', 'guardianHub', 'running'],
+      message: `${hub.running} agents cannot run: the hub has ${hub.agents}`,
+      fix: `make running ≤ agents (${hub.agents})`,
+    });
   s.accounts.forEach((a, i) => {
     for (const sym of Object.keys(a.holds)) asset(['accounts', i, 'holds', sym], sym);
     for (const sym of Object.keys(a.supplies)) asset(['accounts', i, 'supplies', sym], sym);
