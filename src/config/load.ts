@@ -78,8 +78,14 @@ export function secretRefs(config: FirebreakConfig): { path: (string | number)[]
     if (c.ws !== undefined && typeof c.ws !== 'string') refs.push({ path: ['chains', i, 'ws'], ref: c.ws });
   });
   config.executors.forEach((e, i) => {
-    if ('env' in e.key) refs.push({ path: ['executors', i, 'key'], ref: e.key });
-    else refs.push({ path: ['executors', i, 'key', 'password'], ref: e.key.password });
+    const keys =
+      'keys' in e
+        ? e.keys.map((key, j) => ({ key, path: ['executors', i, 'keys', j] }))
+        : [{ key: e.key, path: ['executors', i, 'key'] }];
+    for (const { key, path } of keys) {
+      if ('env' in key) refs.push({ path, ref: key });
+      else refs.push({ path: [...path, 'password'], ref: key.password });
+    }
   });
   return refs;
 }

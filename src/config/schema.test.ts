@@ -256,7 +256,7 @@ describe('parseConfig: malformed values', () => {
     'rejects %j as a secret environment variable name',
     (env) => {
       const data = good();
-      data.executors![0]!.key = { env };
+      (data.executors![0] as { key: unknown }).key = { env };
       const error = invalid(data);
       const [problem, ...rest] = problemsOf(error);
       expect(rest).toEqual([]);
@@ -443,7 +443,7 @@ describe('parseConfig: guardian-hub executors', () => {
       },
     ];
     const config = parseConfig(data, FILE);
-    expect(config.executors[0]!.key).toEqual({
+    expect((config.executors[0] as { key: unknown }).key).toEqual({
       keystore: 'keys/agent.json',
       password: { env: 'AGENT_KEYSTORE_PASSWORD' },
     });

@@ -306,6 +306,66 @@ export const riskThresholdsParams = z
     message: 'configure at least one of badDebt, liquidatable, lar, var',
   });
 
+/** Accounts left below health factor 1, bad debt, and liquidations that do not pay (reads the position book). */
+export const solvencyParams = z
+  .strictObject({
+    /** Blocks an account (with at least `minDebtUsd` of debt) may stay below HF 1 unliquidated: `high`. */
+    unliquidatedBlocks: z.number().int().positive().default(5),
+    /** … `critical` from this many. */
+    criticalBlocks: z.number().int().positive().default(50),
+    /** Dust: accounts with less debt (USD) are not worth a liquidation's gas and are not reported. */
+    minDebtUsd: z.number().min(0).default(10_000),
+    /** Σ max(0, debt − collateral), USD: `high` at or above. */
+    badDebtUsd: z.number().min(0).default(10_000),
+    /** … `critical` at or above. */
+    criticalBadDebtUsd: z.number().min(0).default(1_000_000),
+    /** A liquidation whose collateral fetches this far (bps) below the debt it cleared: `high`. */
+    shortfallBps: z.number().int().min(1).max(10_000).default(1000),
+    /** … `critical` from this far. */
+    criticalShortfallBps: z.number().int().min(1).max(10_000).default(5000),
+    /** The Uniswap v2 pair a seized collateral is sold into (valued at the oracle without one). */
+    exits: z.array(z.strictObject({ asset: address, pair: address })).default([]),
+  })
+  .refine((p) => p.criticalBlocks >= p.unliquidatedBlocks, {
+    message: 'criticalBlocks must be ≥ unliquidatedBlocks',
+    path: ['criticalBlocks'],
+  })
+  .refine((p) => p.criticalBadDebtUsd >= p.badDebtUsd, {
+    message: 'criticalBadDebtUsd must be ≥ badDebtUsd',
+    path: ['criticalBadDebtUsd'],
+  })
+  .refine((p) => p.criticalShortfallBps >= p.shortfallBps, {
+    message: 'criticalShortfallBps must be ≥ shortfallBps',
+    path: ['criticalShortfallBps'],
+  });
+
+/** A reserve's utilisation near 100 % and the time until its cash runs out at the current outflow. */
+export const liquidityExhaustionParams = z
+  .strictObject({
+    /** The reserves watched; default every reserve the market lists. */
+    assets: z.array(z.strictObject({ asset: address, symbol: z.string().optional() })).optional(),
+    /** Utilisation (debt / (cash + debt)), bps: `high` at or above. */
+    utilisationBps: z.number().int().min(1).max(10_000).default(9500),
+    /** … `critical` at or above. */
+    criticalUtilisationBps: z.number().int().min(1).max(10_000).default(9900),
+    /** Blocks over which the net outflow rate is measured. */
+    windowBlocks: z.number().int().min(2).default(100),
+    /** Cash exhausted within this many seconds at the current rate: `high`. */
+    horizonSeconds: z.number().int().positive().default(3600),
+    /** … `critical` within this many. */
+    criticalHorizonSeconds: z.number().int().positive().default(900),
+    /** The window's net outflow, less its largest block, must be at least this share (bps) of its starting cash. */
+    minOutflowBps: z.number().int().min(0).max(10_000).default(1000),
+  })
+  .refine((p) => p.criticalUtilisationBps >= p.utilisationBps, {
+    message: 'criticalUtilisationBps must be ≥ utilisationBps',
+    path: ['criticalUtilisationBps'],
+  })
+  .refine((p) => p.criticalHorizonSeconds <= p.horizonSeconds, {
+    message: 'criticalHorizonSeconds must be ≤ horizonSeconds: critical is the nearer exhaustion',
+    path: ['criticalHorizonSeconds'],
+  });
+
 /** A declarative rule's condition operand source: a view call at the block. */
 export const ruleRead = z.strictObject({
   /** `emitter` (the log's contract), `target` (the call's), or an address. */
@@ -375,6 +435,18 @@ export const detectorConfig = z.discriminatedUnion('type', [
     params: riskThresholdsParams,
   }),
   z.strictObject({
+    id: z.string().min(1),
+    type: z.literal('solvency'),
+    market: z.string().min(1),
+    params: solvencyParams.prefault({}),
+  }),
+  z.strictObject({
+    id: z.string().min(1),
+    type: z.literal('liquidity-exhaustion'),
+    market: z.string().min(1),
+    params: liquidityExhaustionParams.prefault({}),
+  }),
+  z.strictObject({
     ...detectorPlace,
     type: z.literal('custom'),
     /** A TypeScript/JavaScript module exporting a detector definition (relative to the working directory). */
@@ -396,6 +468,14 @@ export const keystoreRef = z.strictObject({
 const signerKey = z.union([secretRef, keystoreRef]);
 export type SignerKeyRef = z.infer<typeof signerKey>;
 
+/** Replacement of a stuck transaction (same nonce, higher fees), for the executors that send with a key. */
+const feeBumpFields = {
+  /** Replace a transaction not mined after this many blocks (default 2). */
+  bumpAfterBlocks: z.number().int().min(1).optional(),
+  /** Raise of both fee fields per replacement, percent (default 12.5): nodes refuse a replacement under +10 %. */
+  bumpPercent: z.number().min(10).max(1000).optional(),
+};
+
 export const executorConfig = z.discriminatedUnion('type', [
   z.strictObject({
     id: z.string().min(1),
@@ -404,7 +484,9 @@ export const executorConfig = z.discriminatedUnion('type', [
     key: signerKey,
     /** Tip offered by containing transactions: they must beat an attacker's next transactions to the block. */
     priorityFeeGwei: z.number().positive().default(50),
+    /** Fee cap never exceeded, by fee bumps and priority-mode outbidding included. */
     maxFeeGwei: z.number().positive().default(500),
+    ...feeBumpFields,
     dryRun: z.boolean().default(false),
   }),
   /** One agent of a k-of-n GuardianHub: its key confirms each call on the hub, the k-th confirmation makes it. */
@@ -418,9 +500,78 @@ export const executorConfig = z.discriminatedUnion('type', [
     key: signerKey,
     priorityFeeGwei: z.number().positive().default(50),
     maxFeeGwei: z.number().positive().default(500),
+    ...feeBumpFields,
+    dryRun: z.boolean().default(false),
+  }),
+  /**
+   * A Safe (1.4.1) holding the market role: the agent keys (owners of the Safe) sign its
+   * transaction; when they meet the threshold the first key executes it at once, otherwise it waits
+   * for owners' signatures given with `firebreak approve <action-id> --key-env VAR`.
+   */
+  z.strictObject({
+    id: z.string().min(1),
+    type: z.literal('safe'),
+    chain: z.string().min(1),
+    /** The Safe proxy (holding the market's EMERGENCY_ADMIN / RISK_ADMIN roles). */
+    safe: address,
+    /** The agents' keys, each an owner of the Safe; the first one also pays the gas of `execTransaction`. */
+    keys: z.array(signerKey).min(1),
+    /** MultiSendCallOnly 1.4.1, for a plan of several calls (one Safe transaction); default: its canonical address. */
+    multiSend: address.default('0x9641d764fc13c8b624c04430c7356c1c7c8102e2'),
+    priorityFeeGwei: z.number().positive().default(50),
+    maxFeeGwei: z.number().positive().default(500),
+    dryRun: z.boolean().default(false),
+  }),
+  /**
+   * An OpenZeppelin TimelockController for non-emergency changes: its key (a proposer and
+   * executor of the timelock) schedules the calls, and executes them once the delay has passed.
+   */
+  z.strictObject({
+    id: z.string().min(1),
+    type: z.literal('timelock'),
+    chain: z.string().min(1),
+    /** The TimelockController (holding the market role the calls need, e.g. RISK_ADMIN). */
+    timelock: address,
+    key: signerKey,
+    /** The delay to schedule with, seconds; default (and minimum): the timelock's `getMinDelay()`. */
+    delaySeconds: z.number().int().min(0).optional(),
+    /** Not a race: an ordinary tip. */
+    priorityFeeGwei: z.number().positive().default(2),
+    maxFeeGwei: z.number().positive().default(500),
     dryRun: z.boolean().default(false),
   }),
 ]);
+
+/** A bound on automatic changes of one parameter, in the style of Aave's risk stewards (defaults: guardrails.ts). */
+const parameterBound = z.strictObject({
+  /** Largest cut in one change, relative to the current value, bps (10000: down to 0, or from no limit). */
+  maxDecreaseBps: z.number().int().min(0).max(10_000).optional(),
+  /** Seconds of chain time between two automatic changes of this parameter of one asset. */
+  minDelaySeconds: z.number().int().min(0).optional(),
+});
+
+/** What the automatic path may do (risk-reducing only, never raising a limit, is not configurable). */
+export const guardrailsConfig = z.strictObject({
+  parameters: z
+    .strictObject({
+      ltv: parameterBound.optional(),
+      liquidationThreshold: parameterBound.optional(),
+      supplyCap: parameterBound.optional(),
+      borrowCap: parameterBound.optional(),
+      debtCeiling: parameterBound.optional(),
+    })
+    .default({}),
+  /** At most `maxActions` automatic actions per chain in any `windowSeconds` of chain time. */
+  rateLimit: z
+    .strictObject({
+      maxActions: z.number().int().min(1).default(10),
+      windowSeconds: z.number().int().min(1).default(3600),
+    })
+    .prefault({}),
+  /** The recovery vaults: the only addresses an action may move funds to. */
+  vaults: z.array(z.strictObject({ chain: z.string().min(1), address })).default([]),
+});
+export type GuardrailsConfig = z.output<typeof guardrailsConfig>;
 
 export const playbookStep = z.strictObject({
   action: z.enum([
@@ -433,6 +584,8 @@ export const playbookStep = z.strictObject({
   ]),
   executor: z.string().min(1),
   autonomy: z.enum(['auto', 'approve', 'notify']).default('auto'),
+  /** `approve` steps: seconds a human has to run `firebreak approve <action-id>` (default 900); then the action fails and is escalated. */
+  approvalTimeoutSeconds: z.number().int().positive().optional(),
   /** The contract the action acts on when the finding does not name it: the breaker of `erc7265.trip`; for `timelock.cancel`, the only timelock it may cancel in. */
   target: address.optional(),
 });
@@ -456,6 +609,8 @@ export const firebreakConfig = z.strictObject({
   dataDir: z.string().default('.firebreak/data'),
   /** When true, nothing is executed automatically: decisions are recorded and refused (also FIREBREAK_KILL_SWITCH=1). */
   killSwitch: z.boolean().default(false),
+  /** Bounds, rate limits and recovery vaults of the automatic path; omitted: the defaults (guardrails.ts). */
+  guardrails: guardrailsConfig.optional(),
   chains: z.array(chainConfig).min(1, 'needs at least one chain'),
   markets: z.array(marketConfig).default([]),
   detectors: z.array(detectorConfig).default([]),
@@ -602,6 +757,47 @@ export function crossReferenceProblems(config: FirebreakConfig): ConfigProblem[]
         fix: `use a chain name defined under chains: ${known(chains)}`,
       });
     }
+  });
+  config.guardrails?.vaults.forEach((v, i) => {
+    if (!chains.has(v.chain)) {
+      problems.push({
+        path: ['guardrails', 'vaults', i, 'chain'],
+        message: `unknown chain "${v.chain}"`,
+        fix: `use a chain name defined under chains: ${known(chains)}`,
+      });
+    }
+  });
+  config.executors.forEach((e, i) => {
+    if (e.type === 'timelock' && /^0x0{40}$/.test(e.timelock)) {
+      problems.push({
+        path: ['executors', i, 'timelock'],
+        message: 'the zero address is not a timelock',
+        fix: 'use the address of the deployed TimelockController',
+      });
+    }
+  });
+  config.executors.forEach((e, i) => {
+    if (e.type !== 'safe') return;
+    if (/^0x0{40}$/.test(e.safe)) {
+      problems.push({
+        path: ['executors', i, 'safe'],
+        message: 'the zero address is not a Safe',
+        fix: 'use the address of the Safe (its proxy) that holds the market roles',
+      });
+    }
+    // One key listed twice would sign twice, and the Safe counts an owner once (it reverts GS026).
+    const seen = new Map<string, number>();
+    e.keys.forEach((k, j) => {
+      const where = 'env' in k ? k.env : k.keystore;
+      const first = seen.get(where);
+      if (first !== undefined) {
+        problems.push({
+          path: ['executors', i, 'keys', j],
+          message: `keys[${first}] is already the key in ${where}`,
+          fix: "list each agent key of the Safe once (each one an owner's key)",
+        });
+      } else seen.set(where, j);
+    });
   });
   const hubAgents = new Map<string, number>();
   config.executors.forEach((e, i) => {

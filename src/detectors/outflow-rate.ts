@@ -3,9 +3,13 @@
  *
  * Two checks per watched asset and holder (for an Aave v3 reserve the holder is its aToken, which
  * holds the underlying):
- * - window: the holder's net outflow over the last `windowBlocks` blocks, measured from the highest
- *   balance the window saw (the retention threshold: `maxOutflowBps` is 1 − retention), `high`,
- *   `critical` from `criticalOutflowBps`;
+ * - window: the holder's net outflow over the last `windowBlocks` blocks that nobody paid for,
+ *   measured from the highest such balance the window saw, against what depositors are owed (the
+ *   claim token's supply — an Aave reserve's aToken supply, not its cash; the holder's balance when
+ *   there is no claim token): `maxOutflowBps` is 1 − retention, `high`, `critical` from
+ *   `criticalOutflowBps`. A withdrawal paid for by burned claims (or by the account's earlier
+ *   deposits) is added back: a depositor taking back its own deposit leaves every remaining claim
+ *   as backed as before, a drain that takes the cash and leaves the claims unbacked does not;
  * - transaction: one account's net outflow in one transaction against the holder's balance just
  *   before it (`txShareBps`). An outflow the account pays for — claim tokens burned in the same
  *   transaction (aTokens on an Aave withdrawal or liquidation, vault shares) or deposits it made
@@ -16,7 +20,8 @@
  * Flows are the asset's ERC-20 `Transfer` logs to and from the holder; a flash loan that returns
  * within its transaction nets to nothing. Blind spots: assets that move without `Transfer` logs
  * (rebasing tokens, native ETH); an attacker who first deposits what it will later drain (seen as
- * backed up to that deposit); many small transactions (the window check catches their sum).
+ * backed up to that deposit); many small transactions (the window check catches their sum); a
+ * borrow is an outflow nobody paid for by a claim (it counts in both checks).
  */
 import type { Hex } from 'viem';
 import { findingOf } from './finding';
@@ -53,6 +58,27 @@ const AAVE_SCALED_BURN =
   'Burn(address indexed from, address indexed target, uint256 value, uint256 balanceIncrease, uint256 index)';
 const AAVE_SCALED_MINT =
   'Mint(address indexed caller, address indexed onBehalfOf, uint256 value, uint256 balanceIncrease, uint256 index)';
+
+/** One block of a holder's window: its balance, the paid-for outflows so far, what is owed (all decimal strings). */
+interface FlowSample {
+  cash: string;
+  /** Paid-for outflows summed over the window's blocks up to this one (only differences matter). */
+  paid: string;
+  /** The claim token's supply (what depositors are owed), when there is a claim token. */
+  owed?: string;
+}
+
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+
+/** The running paid-for total at the peak block (the start of the block when the peak is the current one). */
+function paidAt(
+  earlier: readonly { block: number; value: FlowSample }[],
+  peakBlock: number,
+  fallback: bigint,
+) {
+  const s = earlier.find((x) => x.block === peakBlock);
+  return s ? BigInt(s.value.paid) : fallback;
+}
 
 interface AccountFlows {
   /** Net outflow per (tx, account) in log order, with the holder's balance just before the tx. */
@@ -149,8 +175,18 @@ export const outflowRate: DetectorDefinition<OutflowRateParams> = {
       }
       const depositsKey = `deposits:${asset}:${holder}`;
       const deposits = new Map(Object.entries(state.get<Record<string, string>>(depositsKey) ?? {}));
+      // What this block's outflows paid for (claims burned in their transaction, then the account's
+      // earlier deposits): the window adds it back, so a depositor taking back its own deposit does
+      // not count as liquidity drained.
+      let paidBlock = 0n;
+      const burnLeft = new Map(burnedInTx);
       for (const o of outflows) {
         const prior = BigInt(deposits.get(o.account) ?? '0');
+        if (o.net > 0n) {
+          const byBurn = min(o.net, burnLeft.get(o.tx) ?? 0n);
+          burnLeft.set(o.tx, (burnLeft.get(o.tx) ?? 0n) - byBurn);
+          paidBlock += byBurn + min(o.net - byBurn, prior > 0n ? prior : 0n);
+        }
         if (o.net > 0n && o.balanceBefore > 0n) {
           const shareBps = Number((o.net * 10_000n) / o.balanceBefore);
           if (shareBps >= params.txShareBps) {
@@ -199,24 +235,38 @@ export const outflowRate: DetectorDefinition<OutflowRateParams> = {
       while (deposits.size > params.maxTrackedAccounts) deposits.delete(deposits.keys().next().value!);
       state.set(depositsKey, Object.fromEntries(deposits));
 
-      // Window: the drop from the highest balance the window saw (its start, or the top of the
-      // inflows since), so liquidity deposited and drained inside one window counts.
-      const window = rollingWindow<string>(state, `balance:${asset}:${holder}`, {
+      // Window: the drop of the unpaid balance (the holder's balance with every paid-for outflow
+      // added back) from the highest the window saw (its start, or the top of the inflows since), so
+      // liquidity deposited and drained inside one window counts, measured against what depositors
+      // are owed (the claim token's supply when there is one; else the holder's own balance).
+      const owed = claim ? await view.totalSupply(claim) : undefined;
+      const window = rollingWindow<FlowSample>(state, `flow:${asset}:${holder}`, {
         maxBlocks: params.windowBlocks,
       });
       const earlier = window.before(event.block.number);
-      let startBalance = balance - netBlock;
+      const paidBefore = earlier.length > 0 ? BigInt(earlier.at(-1)!.value.paid) : 0n;
+      const paidNow = paidBefore + paidBlock;
+      const unpaid = balance + paidNow;
+      let peak = balance - netBlock + paidBefore;
+      let peakOwed = owed;
       let peakBlock = Number(event.block.number);
       for (const sample of earlier) {
-        const v = BigInt(sample.value);
-        if (v > startBalance) {
-          startBalance = v;
+        const v = BigInt(sample.value.cash) + BigInt(sample.value.paid);
+        if (v > peak) {
+          peak = v;
           peakBlock = sample.block;
+          peakOwed = sample.value.owed !== undefined ? BigInt(sample.value.owed) : undefined;
         }
       }
-      window.push(event.block.number, event.block.timestamp, balance.toString());
-      if (startBalance > 0n && balance < startBalance) {
-        const outBps = Number(((startBalance - balance) * 10_000n) / startBalance);
+      window.push(event.block.number, event.block.timestamp, {
+        cash: balance.toString(),
+        paid: paidNow.toString(),
+        ...(owed !== undefined ? { owed: owed.toString() } : {}),
+      });
+      const base = peakOwed !== undefined && peakOwed > 0n ? peakOwed : peak;
+      if (base > 0n && unpaid < peak) {
+        const drop = peak - unpaid;
+        const outBps = Number((drop * 10_000n) / base);
         if (outBps >= params.maxOutflowBps) {
           findings.push(
             findingOf('outflow-rate', instanceId, event, {
@@ -225,14 +275,17 @@ export const outflowRate: DetectorDefinition<OutflowRateParams> = {
               subject,
               dedupeKey: `outflow-rate:window:${event.chainId}:${holder}:${asset}`,
               confidence: Math.min(1, 0.6 + outBps / 25_000),
-              title: `${label}: net outflow ${(outBps / 100).toFixed(1)}% of the liquidity since block ${peakBlock} (limit ${(params.maxOutflowBps / 100).toFixed(1)}% over ${params.windowBlocks} blocks)`,
+              title: `${label}: ${(outBps / 100).toFixed(1)}% of what depositors are owed left unpaid-for since block ${peakBlock} (limit ${(params.maxOutflowBps / 100).toFixed(1)}% over ${params.windowBlocks} blocks)`,
               evidence: {
                 asset,
                 holder,
-                peakBalance: startBalance.toString(),
+                peakBalance: peak.toString(),
                 peakBlock,
                 balance: balance.toString(),
-                netOutflow: (startBalance - balance).toString(),
+                paidForSincePeak: (paidNow - paidAt(earlier, peakBlock, paidBefore)).toString(),
+                netOutflow: drop.toString(),
+                owedAtPeak: base.toString(),
+                owedBy: peakOwed !== undefined && peakOwed > 0n ? 'claim-supply' : 'holder-balance',
                 outflowBps: outBps,
                 maxOutflowBps: params.maxOutflowBps,
                 block: event.block.number.toString(),

@@ -11,12 +11,14 @@ import { ammManipulation } from '../detectors/amm-manipulation';
 import { loadCustomDetector } from '../detectors/custom';
 import { debtConcentration } from '../detectors/debt-concentration';
 import { governanceWatch } from '../detectors/governance-watch';
+import { liquidityExhaustion } from '../detectors/liquidity-exhaustion';
 import { oracleDeviation } from '../detectors/oracle-deviation';
 import { outflowRate } from '../detectors/outflow-rate';
 import { priceFeedIntegrity } from '../detectors/price-feed-integrity';
 import { riskThresholds } from '../detectors/risk-thresholds';
 import { ruleDetector } from '../detectors/rules';
 import { sharePriceJump } from '../detectors/share-price-jump';
+import { solvency } from '../detectors/solvency';
 import { type DetectorInstance, instantiate } from '../detectors/types';
 import { volatilityBreaker } from '../detectors/volatility-breaker';
 import { poolAddressesProviderAbi } from '../protocols/aave-v3/abi';
@@ -162,6 +164,18 @@ async function instantiateConfigured(
         ...d.params,
         market: needMarket(d, market).addressesProvider,
       });
+    case 'solvency': {
+      const m = needMarket(d, market);
+      return instantiate(d.id, solvency, { ...d.params, market: m.addressesProvider, pool: m.pool });
+    }
+    case 'liquidity-exhaustion': {
+      const m = needMarket(d, market);
+      return instantiate(d.id, liquidityExhaustion, {
+        ...d.params,
+        market: m.addressesProvider,
+        pool: m.pool,
+      });
+    }
     case 'custom': {
       const { definition, params } = await loadCustomDetector(d.module, d.export, d.params, baseDir, d.id);
       return instantiate(d.id, definition, params);

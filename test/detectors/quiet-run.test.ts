@@ -9,9 +9,20 @@ import {
   deployActivityMarket,
   runActivity,
 } from '../support/activity';
-import { above, allBuiltins, brief, configWith, detectRange, type RangeResult } from './support';
+import {
+  above,
+  allBuiltins,
+  brief,
+  configWith,
+  detectRange,
+  positionBuiltins,
+  type RangeResult,
+} from './support';
 
 const BLOCKS = 1000;
+/** Every built-in, those reading the market's position book included (the book kept from block 0). */
+const everyBuiltin = (am: ActivityMarket) =>
+  configWith(am, [...allBuiltins(am), ...positionBuiltins(am)], { positionsFromBlock: 0 });
 
 describe('quiet run: 1,000 blocks of ordinary activity', () => {
   let am: ActivityMarket;
@@ -25,7 +36,7 @@ describe('quiet run: 1,000 blocks of ordinary activity', () => {
     activity = await runActivity(am, { blocks: BLOCKS, seed: 20230310, largeWithdrawalAt: 600 });
     const activitySeconds = (performance.now() - t) / 1000;
     t = performance.now();
-    result = await detectRange(configWith(am, allBuiltins(am)), am.chain.client, activity.from, activity.to);
+    result = await detectRange(everyBuiltin(am), am.chain.client, activity.from, activity.to);
     seconds = { activity: activitySeconds, detect: (performance.now() - t) / 1000 };
     const total = Object.values(result.msByDetector).reduce((s, v) => s + v, 0);
     // biome-ignore lint/suspicious/noConsole: the test reports the figures it measured
@@ -51,6 +62,13 @@ describe('quiet run: 1,000 blocks of ordinary activity', () => {
     expect(above(result.findings, 'info').map(brief)).toEqual([]);
   });
 
+  it('ran every built-in, the position-book ones on a real book', () => {
+    for (const id of ['solvency', 'liquidity-exhaustion', 'outflow-rate', 'oracle-deviation'])
+      expect(result.msByDetector[id], id).toBeGreaterThan(0);
+    // A missing book would have been a `degraded` finding on every block.
+    expect(result.findings.filter((f) => f.kind === 'degraded').map(brief)).toEqual([]);
+  });
+
   it('sees the large withdrawal, and calls it legitimate (info: paid for by its claim)', () => {
     const large = activity.largeWithdrawal!;
     const seen = result.findings.filter((f) => f.detector === 'outflow-rate' && f.evidence.tx === large.tx);
@@ -63,8 +81,7 @@ describe('quiet run: 1,000 blocks of ordinary activity', () => {
   it('gives the same findings with the same ids when the same blocks are run again', async () => {
     // 200 blocks around the large withdrawal, twice, each from a fresh state.
     const large = activity.largeWithdrawal!.block;
-    const run = () =>
-      detectRange(configWith(am, allBuiltins(am)), am.chain.client, large - 100n, large + 99n);
+    const run = () => detectRange(everyBuiltin(am), am.chain.client, large - 100n, large + 99n);
     const [a, b] = [await run(), await run()];
     expect(a.findings.length).toBeGreaterThan(0);
     expect(b.findings.map((f) => f.id)).toEqual(a.findings.map((f) => f.id));

@@ -1,8 +1,8 @@
 /**
  * Detector tests — shared helpers: the config that turns on every built-in detector over the
  * activity market, and the detectors run over a block range the way the engine runs them (one
- * view per block, the block's logs, state kept across blocks, each detector isolated), with the
- * time each detector took.
+ * view per block, the block's logs, state kept across blocks, each detector isolated, the position
+ * book of a market that asks for one), with the time each detector took.
  */
 import type { Client, Hex } from 'viem';
 import { replayRange } from '../../src/chain/replay';
@@ -13,12 +13,20 @@ import { memoryDetectorState, runDetectors } from '../../src/detectors/run';
 import type { DetectorInstance, Finding } from '../../src/detectors/types';
 import { createBlockView } from '../../src/detectors/view';
 import { buildDetectors } from '../../src/engine/detectors';
+import { createPositionTracker, type PositionTracker } from '../../src/risk/tracker';
 import type { ActivityMarket } from '../support/activity';
 
 export type DetectorInput = NonNullable<FirebreakConfigInput['detectors']>[number];
 
-/** A config on the activity market's chain with the given detectors (defaults filled in by the schema). */
-export function configWith(am: ActivityMarket, detectors: DetectorInput[]): FirebreakConfig {
+/**
+ * A config on the activity market's chain with the given detectors (defaults filled in by the
+ * schema); `positionsFromBlock` makes `detectRange` keep the market's position book, as the engine does.
+ */
+export function configWith(
+  am: ActivityMarket,
+  detectors: DetectorInput[],
+  options: { positionsFromBlock?: number } = {},
+): FirebreakConfig {
   return firebreakConfig.parse({
     chains: [{ id: am.chain.chainId, name: 'embedded', rpc: ['http://127.0.0.1:1'], confirmations: 0 }],
     markets: [
@@ -27,6 +35,9 @@ export function configWith(am: ActivityMarket, detectors: DetectorInput[]): Fire
         chain: 'embedded',
         protocol: 'aave-v3',
         addressesProvider: am.market.aave.addressesProvider,
+        ...(options.positionsFromBlock !== undefined
+          ? { positionsFromBlock: options.positionsFromBlock }
+          : {}),
       },
     ],
     detectors,
@@ -94,6 +105,25 @@ export function allBuiltins(am: ActivityMarket): DetectorInput[] {
   ];
 }
 
+/** The built-ins that read the position book (the config must set `positionsFromBlock`). */
+export function positionBuiltins(am: ActivityMarket): DetectorInput[] {
+  const pools = am.market.pools;
+  return [
+    {
+      id: 'solvency',
+      type: 'solvency',
+      market: 'aave',
+      params: {
+        exits: [
+          { asset: am.token('WETH'), pair: pools.get('WETH-USDC')! },
+          { asset: am.token('DAI'), pair: pools.get('DAI-USDC')! },
+        ],
+      },
+    },
+    { id: 'liquidity-exhaustion', type: 'liquidity-exhaustion', market: 'aave' },
+  ];
+}
+
 export interface RangeResult {
   findings: Finding[];
   /** Milliseconds each detector instance spent, summed over the range. */
@@ -110,7 +140,22 @@ export async function detectRange(
   extra: DetectorInstance[] = [],
 ): Promise<RangeResult> {
   const chainId = config.chains[0]!.id;
-  const { byChain } = await buildDetectors(config, () => client);
+  const { byChain, markets } = await buildDetectors(config, () => client);
+  // The position books of the markets that ask for one, fed to the view as the engine does.
+  const trackers = new Map<Hex, PositionTracker>();
+  for (const m of config.markets) {
+    const resolved = markets.get(m.id);
+    if (m.positionsFromBlock === undefined || !resolved) continue;
+    trackers.set(
+      resolved.addressesProvider.toLowerCase() as Hex,
+      createPositionTracker(client, {
+        chainId,
+        pool: resolved.pool,
+        oracle: resolved.oracle,
+        fromBlock: BigInt(m.positionsFromBlock),
+      }),
+    );
+  }
   const msByDetector: Record<string, number> = {};
   const timed = [...(byChain.get('embedded') ?? []), ...extra].map(
     (d): DetectorInstance => ({
@@ -129,7 +174,9 @@ export async function detectRange(
   const findings: Finding[] = [];
   let blocks = 0;
   for await (const event of replayRange({ client, chainId, from, to, common: createCommon() })) {
-    const view = createBlockView(client, chainId, event.block.number);
+    const view = createBlockView(client, chainId, event.block.number, {
+      positions: async (market) => (await trackers.get(market)?.snapshotAt(event.block)) ?? null,
+    });
     findings.push(
       ...(await runDetectors(timed, event, view, { timeoutMs: 30_000, logger: silentLogger(), stateOf })),
     );
