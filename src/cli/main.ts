@@ -20,6 +20,7 @@ import { loadScenario, type Scenario } from '../drills/scenario';
 import { recordChain } from '../engine/record';
 import { replayRecording } from '../engine/replay';
 import { analyseScenarioRisk, checkOutputPath, writeRiskReport } from '../engine/risk';
+import { decideAction, ownerKeyFromEnv } from './approve';
 import {
   bold,
   createDrillProgress,
@@ -64,6 +65,13 @@ Usage:
   firebreak replay <file.jsonl.gz> --config <file>
       Run a recording through the whole engine with no node (nothing is sent: the kill-switch is
       on) and print what it found, and how fast.
+  firebreak approve <action-id> [--by <name>] [--key-env VAR] [--config <file>]
+  firebreak reject <action-id> [--by <name>] [--reason <text>] [--config <file>]
+      Decide an action that waits: an \`approve\` step (the timeline says which id), or a Safe
+      transaction that needs owners' signatures (--key-env names the variable holding an owner's
+      key: it signs the Safe transaction hash). Works while \`firebreak run\` runs: the decision
+      takes effect at its next block. --by defaults to the OS user; --config to
+      firebreak.config.yaml when present (its dataDir names the store), else .firebreak/data.
   firebreak config check <file> [--skip-secrets]
       Validate a config file, and that the secrets it references are set: every problem with its
       path and fix. Exit 2 if invalid.
@@ -98,6 +106,9 @@ export async function main(argv: string[]): Promise<number> {
         return await record(rest);
       case 'replay':
         return await replay(rest);
+      case 'approve':
+      case 'reject':
+        return await decide(command, rest);
       default:
         throw new FirebreakError(
           'ERR_USAGE',
@@ -380,6 +391,41 @@ async function config(args: string[]): Promise<number> {
   console.log(
     `${file}: ok — ${loaded.chains.length} chain(s), ${loaded.markets.length} market(s), ${loaded.detectors.length} detector(s), ${loaded.executors.length} executor(s), ${loaded.playbooks.length} playbook(s)`,
   );
+  return 0;
+}
+
+async function decide(command: 'approve' | 'reject', args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    config: { type: 'string', short: 'c' },
+    by: { type: 'string' },
+    reason: { type: 'string' },
+    'key-env': { type: 'string' },
+  });
+  const actionId = positionals[0];
+  if (!actionId || positionals.length > 1)
+    throw new FirebreakError(
+      'ERR_USAGE',
+      `${command} needs one action id\n    fix: firebreak ${command} <action-id> (the incident timeline names it)`,
+    );
+  const keyEnv = values['key-env'] as string | undefined;
+  if (keyEnv !== undefined && command === 'reject')
+    throw new FirebreakError('ERR_USAGE', 'reject takes no --key-env: a rejection is not signed');
+  const configFile =
+    (values.config as string | undefined) ??
+    (existsSync('firebreak.config.yaml') ? 'firebreak.config.yaml' : undefined);
+  const dataDir = configFile ? (await loadConfig(configFile)).dataDir : '.firebreak/data';
+  const by = values.by as string | undefined;
+  const reason = values.reason as string | undefined;
+  const result = await decideAction({
+    dataDir,
+    actionId,
+    decision: command,
+    ...(by !== undefined ? { by } : {}),
+    ...(reason !== undefined ? { reason } : {}),
+    ...(keyEnv !== undefined ? { ownerKey: ownerKeyFromEnv(keyEnv) } : {}),
+    common: createCommon(),
+  });
+  console.log(result.message);
   return 0;
 }
 

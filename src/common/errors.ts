@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'ERR_STORE'
   | 'ERR_RISK_INPUT'
   | 'ERR_REORG_TOO_DEEP'
+  | 'ERR_APPROVAL'
   | 'ERR_USAGE';
 
 export interface FirebreakErrorOptions {
@@ -59,6 +60,7 @@ export const USER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_SCENARIO_NOT_FOUND',
   'ERR_SECRET_MISSING',
   'ERR_RECORDING_INVALID',
+  'ERR_APPROVAL',
   'ERR_USAGE',
 ]);
 

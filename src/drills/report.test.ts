@@ -59,6 +59,7 @@ function runResult(kind: RunResult['kind'], over: Partial<RunResult> = {}): RunR
               sentBlock: String(START + 6n),
               minedBlock: String(START + 7n),
               latencyMs: 69.04,
+              findingToSentMs: 3.2,
             },
           ]
         : [],
@@ -207,6 +208,7 @@ describe('drillToJson', () => {
       minedBlock: Number(START) + 7,
       minedOffset: 7,
       latencyMs: 69.04,
+      findingToSentMs: 3.2,
     });
     expect(prot.timeline[0]).toMatchObject({
       block: Number(START) + 6,

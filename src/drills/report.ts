@@ -103,6 +103,7 @@ function run(r: RunResult) {
       minedBlock: a.minedBlock === null ? null : Number(a.minedBlock),
       minedOffset: offset(a.minedBlock),
       latencyMs: a.latencyMs === null ? null : round(a.latencyMs),
+      findingToSentMs: a.findingToSentMs === null ? null : round(a.findingToSentMs),
     })),
     usableAfter: r.usable,
     steps: r.steps.map((s) => ({

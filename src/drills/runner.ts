@@ -89,6 +89,8 @@ export interface ActionSummary {
   minedBlock: string | null;
   /** Block available → transactions broadcast, in milliseconds. */
   latencyMs: number | null;
+  /** The block's findings returned by the detectors → transactions broadcast (filing, decision, plan, simulation, signing), ms. */
+  findingToSentMs: number | null;
 }
 
 export interface RunResult extends Outcome {
@@ -333,6 +335,9 @@ async function runOnce(
   const processedBlocks = new Set<bigint>();
   const availableAt = new Map<bigint, number>();
   const latencies = new Map<string, number>();
+  /** Per block, when its detectors returned findings; per action, findings → broadcast (ms). */
+  const findingsAt = new Map<bigint, number>();
+  const respondMs = new Map<string, number>();
   const engineBlockMs: number[] = [];
   // Behind a GuardianHub, the other running agents: each its own engine, key and store, as separate
   // deployments are; the run waits for every agent on every block.
@@ -369,9 +374,14 @@ async function runOnce(
             if (at !== undefined) engineBlockMs.push(doneAt - at);
             processed.get(event.block.number)?.();
           },
+          onFindings: ({ event, at }) => {
+            if (!findingsAt.has(event.block.number)) findingsAt.set(event.block.number, at);
+          },
           onSent: ({ plan, event, sentAt }) => {
             const at = availableAt.get(event.block.number);
             if (at !== undefined && !latencies.has(plan.id)) latencies.set(plan.id, sentAt - at);
+            const found = findingsAt.get(event.block.number);
+            if (found !== undefined && !respondMs.has(plan.id)) respondMs.set(plan.id, sentAt - found);
           },
         },
       });
@@ -535,6 +545,7 @@ async function runOnce(
           sentBlock: record.sentBlock?.toString() ?? null,
           minedBlock: record.minedBlock?.toString() ?? null,
           latencyMs: latencies.get(record.id) ?? null,
+          findingToSentMs: respondMs.get(record.id) ?? null,
         });
         if (
           record.status === 'verified' &&

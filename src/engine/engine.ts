@@ -45,6 +45,8 @@ import {
 import type { AaveMarketAddresses } from '../protocols/aave-v3/market';
 import { createPlanBuilder } from '../respond/actions';
 import { createExecutors } from '../respond/executors';
+import { storeTxJournal } from '../respond/executors/nonce';
+import { guardrailPolicy } from '../respond/guardrails';
 import {
   type ActionRepository,
   createResponder,
@@ -124,6 +126,8 @@ export interface EngineHooks extends ResponderHooks {
   onFinalized?(info: { chain: string; event: FinalizedEvent }): void;
   /** A chain's loop failed; it restarts from its checkpoint after a backoff, other chains go on. */
   onChainError?(info: { chain: string; error: unknown }): void;
+  /** A block's detectors returned findings (before they are filed and responded to); `at` is clock.monotonic(). */
+  onFindings?(info: { chain: string; event: BlockEvent; findings: readonly Finding[]; at: number }): void;
 }
 
 export interface EngineOptions {
@@ -198,10 +202,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const executors = createExecutors(config, {
     clientOf: (name) => chainOf(name).client,
     secrets: options.secrets,
+    journal: storeTxJournal(options.store.db),
     common: { ...common, signal },
   });
 
-  const incidents = await createIncidentManager(options.store, common.clock);
+  const incidents = await createIncidentManager(options.store, common.clock, common.logger);
 
   // Quorum: the reads each block's detectors made, kept while the block's response may need them.
   const quorumOf = new Map(
@@ -234,7 +239,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       clientFor: (chainId: number) => clientForChainId.get(chainId),
       marketsByAddress,
     }),
-    guardrails: { killSwitch: options.killSwitch ?? config.killSwitch },
+    guardrails: {
+      killSwitch: options.killSwitch ?? config.killSwitch,
+      policy: guardrailPolicy(config.guardrails, config.chains),
+      ledger: { ...storeActions(options.store.db), getAction: (id) => options.store.getAction(id) },
+    },
     confirm: confirmEvidence,
     common,
     ...(options.hooks ? { hooks: options.hooks } : {}),
@@ -296,6 +305,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const processingMs = metrics?.summary('firebreak_block_processing_ms', 'Block available → processed, ms', [
     'chain',
   ]);
+  const detectorMs = metrics?.summary('firebreak_detector_ms', 'One detector on one block (wall time), ms', [
+    'chain',
+    'detector',
+  ]);
   const headLagSeconds = metrics?.gauge(
     'firebreak_chain_head_lag_seconds',
     'Now minus the last processed block time',
@@ -354,7 +367,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       timeoutMs: options.detectorTimeoutMs ?? 5_000,
       logger: common.logger,
       stateOf,
+      ...(detectorMs
+        ? { onTimed: (detector, ms) => detectorMs.observe({ chain: chainName, detector }, ms) }
+        : {}),
     });
+    if (findings.length > 0)
+      options.hooks?.onFindings?.({ chain: chainName, event, findings, at: common.clock.monotonic() });
     for (const f of findings) {
       if (f.kind === 'degraded')
         common.logger.warn(
@@ -391,6 +409,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     });
     uncommitted.delete(chainName);
     if (results.length > 0) await respond(chainName, event, results);
+    // Approvals: decisions from `firebreak approve`/`reject`, deadlines, owners' Safe signatures.
+    await responder
+      .onBlock(event)
+      .catch((error) =>
+        common.logger.error({ chain: chainName, err: describeError(error) }, 'handling approvals failed'),
+      );
     const doneAt = common.clock.monotonic();
     for (const p of before) finished(chainName, { ...p, doneAt });
     const processed = { event, findings, doneAt };
@@ -593,6 +617,18 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     start(fromBlock, toBlock) {
       if (started) return;
       started = true;
+      // Executors reconcile their nonce journal with the chain: heal a gap an earlier process left,
+      // and follow (fee-bump) the transactions it left pending.
+      for (const executor of executors.values()) {
+        executor
+          .resume?.()
+          .catch((error: unknown) =>
+            common.logger.warn(
+              { executor: executor.id, err: describeError(error) },
+              'executor resume failed',
+            ),
+          );
+      }
       for (const chain of config.chains) {
         const { source } = chainOf(chain.name);
         loops.push(

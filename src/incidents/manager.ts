@@ -12,6 +12,7 @@
 
 import { keccak256, toHex } from 'viem';
 import type { Clock } from '../common/common';
+import type { Logger } from '../common/logger';
 import { type Finding, SEVERITY_RANK, type Subject } from '../detectors/types';
 import type { Incident, IncidentStatus, TimelineEvent, TimelineEventType } from './types';
 
@@ -81,9 +82,17 @@ export function subjectKey(subject: Subject): string {
     .toLowerCase();
 }
 
+/** Timeline entries an on-call engineer must not miss in the log: logged at warn, the rest at info. */
+const WARN_TYPES: ReadonlySet<TimelineEventType> = new Set(['action-refused', 'effect-failed']);
+
+/**
+ * @param logger when given, every timeline entry is also a log line (`firebreak run` logs at info),
+ *   so whoever watches the process sees the incident unfold without querying the store.
+ */
 export async function createIncidentManager(
   repo: IncidentRepository,
   clock: Clock,
+  logger?: Logger,
 ): Promise<IncidentManager> {
   const open = new Map<string, Incident>();
   const byId = new Map<string, Incident>();
@@ -121,6 +130,11 @@ export async function createIncidentManager(
     ...[incidentId, type, summary, data = {}, block = null]: Parameters<IncidentManager['record']>
   ) => {
     await target.appendTimeline({ incidentId, at: clock.now(), block, type, summary, data });
+    if (logger) {
+      const fields = { incident: incidentId, event: type, block: block === null ? null : Number(block) };
+      if (WARN_TYPES.has(type)) logger.warn(fields, summary);
+      else logger.info(fields, summary);
+    }
   };
   const record: IncidentManager['record'] = (...args) => recordVia(repo, ...args);
 

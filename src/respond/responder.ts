@@ -5,23 +5,56 @@
  * Exactly once: an action's id is deterministic (incident, playbook, step, target) and its record
  * is written before anything is sent; a plan whose record exists is not sent again.
  */
-import { keccak256, toHex } from 'viem';
+import { join } from 'node:path';
+import { type Hex, keccak256, toHex } from 'viem';
 import { maxBig } from '../common/bigint';
 import type { Common } from '../common/common';
-import { describeError } from '../common/errors';
+import { describeError, isFirebreakError } from '../common/errors';
 import type { PlaybookConfig } from '../config/schema';
 import type { BlockEvent } from '../detectors/types';
 import type { IncidentManager, IngestResult } from '../incidents/manager';
 import type { TimelineEventType } from '../incidents/types';
-import type { Executor, QuorumOutcome, QuorumProgress, SentAction } from './executors/types';
-import { checkGuardrails, type GuardrailSettings } from './guardrails';
+import {
+  APPROVALS_DIR,
+  type Approval,
+  applyDecision,
+  approvalCommand,
+  removeDecision,
+  takeDecisions,
+  writeApprovalsState,
+} from './approvals';
+import type {
+  Executor,
+  PendingSignatures,
+  QuorumOutcome,
+  QuorumProgress,
+  SentAction,
+} from './executors/types';
+import {
+  checkGuardrails,
+  checkPlan,
+  type GuardrailSettings,
+  type GuardrailVerdict,
+  guardrailPolicy,
+} from './guardrails';
 import { type Cooldowns, createCooldowns, type Decision, decide } from './playbooks';
 import type { ActionPlan, ActionRecord, ActionStatus } from './types';
 
 export interface ActionRepository {
   getAction(id: string): Promise<ActionRecord | undefined>;
   upsertAction(record: ActionRecord): Promise<void>;
+  getApproval(actionId: string): Promise<Approval | undefined>;
+  upsertApproval(approval: Approval): Promise<void>;
+  listApprovals(options?: { status?: Approval['status']; limit?: number }): Promise<Approval[]>;
+  /**
+   * The store's data folder (`memory` for an in-memory store): decisions from other processes
+   * arrive in its `.firebreak-approvals/inbox` (see approvals.ts).
+   */
+  readonly location?: string;
 }
+
+/** Seconds an `approve` step waits for a decision when its playbook step names none. */
+export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 900;
 
 /** Builds the plan for a decision, or returns null when there is nothing left to do. */
 export type PlanBuilder = (
@@ -53,6 +86,12 @@ export interface ResponderOptions {
 
 export interface Responder {
   respond(results: readonly IngestResult[], event: BlockEvent): Promise<void>;
+  /**
+   * Every processed block: takes the decisions other processes left in the approvals inbox,
+   * executes approved actions, ends rejected and expired ones, and hands owners' signatures to a
+   * waiting Safe transaction.
+   */
+  onBlock(event: BlockEvent): Promise<void>;
   /** Resolves when every action sent so far has been mined and verified (or failed). */
   settled(): Promise<void>;
 }
@@ -82,6 +121,18 @@ export function createResponder(options: ResponderOptions): Responder {
   const inProgress = new Set<string>();
   /** Action ids whose confirmations are mined and whose quorum this process is watching. */
   const watching = new Set<string>();
+  /** `approve` steps planned, simulated and waiting for a decision, by action id. */
+  const awaitingApproval = new Map<
+    string,
+    { decision: Decision; plan: ActionPlan; executor: Executor; deadline: number }
+  >();
+  /** Safe transactions waiting for owners' signatures, by action id. */
+  const awaitingSignatures = new Map<string, { plan: ActionPlan; pending: PendingSignatures }>();
+  const inbox =
+    options.actions.location !== undefined && options.actions.location !== 'memory'
+      ? join(options.actions.location, APPROVALS_DIR)
+      : undefined;
+  let statePublished = false;
 
   const save = async (plan: ActionPlan, status: ActionStatus, patch: Partial<ActionRecord> = {}) => {
     const existing = await options.actions.getAction(plan.id);
@@ -114,24 +165,24 @@ export function createResponder(options: ResponderOptions): Responder {
     await incidents.record(plan.incidentId, entry.type, entry.summary, { actionId: plan.id }, entry.block);
   };
 
+  /** Action ids whose receipts and effects this process is waiting for. */
+  const confirming = new Set<string>();
+
   const execute = async (decision: Decision, event: BlockEvent) => {
     const id = actionId(decision);
-    if (inProgress.has(id) || watching.has(id)) return;
+    if (inProgress.has(id) || watching.has(id) || awaitingApproval.has(id) || confirming.has(id)) return;
     const previous = await options.actions.getAction(id);
     // Exactly once: sent, mined or verified actions are never sent again. A `planned` record left by
     // an earlier process was interrupted before its transactions were broadcast or recorded; it is
     // planned again from fresh state, which sends nothing if the effect is already in place. An
     // `awaiting-quorum` record that this process is not watching (it was written before a restart)
     // goes through again too: the quorum executor sends nothing for a call its agent already
-    // confirmed, and picks up where the proposal stands.
-    if (
-      previous &&
-      previous.status !== 'failed' &&
-      previous.status !== 'refused' &&
-      previous.status !== 'planned' &&
-      previous.status !== 'awaiting-quorum'
-    )
-      return;
+    // confirmed, and picks up where the proposal stands. A `sent` or `mined` record this process is
+    // not confirming (a process died between broadcast and verification) goes through again as
+    // well: the executors' nonce journal hands back the transaction already signed for each call
+    // (rebroadcast, fee-bumped, followed to its receipt) instead of signing a second one, and a plan
+    // whose effect is already in place ends verified without sending.
+    if (previous && (previous.status === 'verified' || previous.status === 'rejected')) return;
     inProgress.add(id);
     try {
       await executeOnce(decision, event, id);
@@ -179,9 +230,28 @@ export function createResponder(options: ResponderOptions): Responder {
         {},
         block,
       );
+      // An earlier attempt of this action that never reached `verified` (a process that died after
+      // sending, or a quorum another agent completed): its effect is in place, so it is.
+      const previous = await options.actions.getAction(id);
+      if (previous && ['planned', 'sent', 'mined', 'awaiting-quorum'].includes(previous.status)) {
+        await options.actions.upsertAction({
+          ...previous,
+          status: 'verified',
+          reason: 'effect found in place when the action was taken up again',
+          updatedAt: common.clock.now(),
+        });
+        await incidents.record(
+          incidentId,
+          'effect-verified',
+          `effect verified: ${decision.step.action} already in effect`,
+          { actionId: id },
+          block,
+        );
+        await incidents.setStatus(incidentId, 'contained', `${decision.step.action} in effect`, block);
+      }
       return;
     }
-    const verdict = checkGuardrails(plan, decision, options.guardrails);
+    const verdict = await guardrails(plan, decision);
     if (!verdict.ok) {
       await stop(plan, 'refused', verdict.reason, {
         type: 'action-refused',
@@ -244,10 +314,50 @@ export function createResponder(options: ResponderOptions): Responder {
       });
       return;
     }
+    if (decision.step.autonomy === 'approve') {
+      await requestApproval(decision, plan, executor, event);
+      return;
+    }
+    await sendPlan(decision, plan, executor, gas, event);
+  };
 
+  /** A human decides: the checks of every path (recipients, declared changes) and the kill-switch; the automatic path's own rules otherwise. */
+  const guardrails = async (plan: ActionPlan, decision: Decision): Promise<GuardrailVerdict> => {
+    if (decision.step.autonomy !== 'approve') return checkGuardrails(plan, decision, options.guardrails);
+    if (options.guardrails.killSwitch)
+      return { ok: false, reason: 'the global kill-switch is on: no action is executed, approved or not' };
+    if (plan.calls.length === 0) return { ok: false, reason: 'the plan has no calls' };
+    return checkPlan(plan, options.guardrails.policy ?? guardrailPolicy(undefined), { automatic: false });
+  };
+
+  /** Sends a simulated plan and follows it to its receipts and effect (in the background). */
+  const sendPlan = async (
+    decision: Decision,
+    plan: ActionPlan,
+    executor: Executor,
+    gas: bigint[],
+    event: BlockEvent,
+  ) => {
+    const incidentId = plan.incidentId;
+    const block = event.block.number;
     let sent: SentAction;
     try {
-      sent = await executor.send(plan, gas, { baseFeePerGas: event.block.baseFeePerGas ?? null });
+      sent = await executor.send(plan, gas, {
+        baseFeePerGas: event.block.baseFeePerGas ?? null,
+        // Replacements, rebroadcasts and a fee cap that stops a bump go on the timeline as they happen.
+        onProgress: (e) =>
+          void incidents
+            .record(
+              incidentId,
+              e.type === 'fee-capped' ? 'decision' : 'tx-sent',
+              e.summary,
+              { actionId: plan.id, txHash: e.txHash, nonce: e.nonce },
+              null,
+            )
+            .catch((error) =>
+              common.logger.error({ err: describeError(error) }, 'recording a send step failed'),
+            ),
+      });
     } catch (error) {
       retrySoon(decision, plan.id); // a send can fail transiently: retry next block, a few times
       await stop(plan, 'failed', describeError(error), {
@@ -266,19 +376,30 @@ export function createResponder(options: ResponderOptions): Responder {
         { actionId: plan.id },
         block,
       );
+    } else if (sent.resumed) {
+      // Signed and broadcast by an earlier process (its journal says so): followed, not sent again.
+      await save(plan, 'sent', { txHashes: sent.allTxHashes?.() ?? sent.txHashes });
+      await incidents.record(
+        incidentId,
+        'decision',
+        `following ${sent.txHashes.length} tx already sent from ${executor.id} (${executor.address}) before a restart`,
+        { actionId: plan.id, txHashes: sent.txHashes },
+        block,
+      );
     } else {
       options.hooks?.onSent?.({ plan, txHashes: sent.txHashes, event, sentAt: sent.sentAt });
       await save(plan, 'sent', { txHashes: sent.txHashes, sentBlock: block });
       await incidents.record(
         incidentId,
         'tx-sent',
-        `sent ${sent.txHashes.length} tx from ${executor.id} (${executor.address}): ${plan.calls.map((c) => c.description).join(', ')}`,
+        `sent ${sent.txHashes.length} tx from ${executor.id} (${executor.address}): ${plan.calls.map((c) => c.description).join(', ')}${sent.note ? ` (${sent.note})` : ''}`,
         { actionId: plan.id, txHashes: sent.txHashes },
         block,
       );
     }
 
-    const finish = confirm(plan, sent, incidentId);
+    confirming.add(plan.id);
+    const finish = confirm(plan, sent, incidentId).finally(() => confirming.delete(plan.id));
     inFlight.add(finish);
     void finish.finally(() => inFlight.delete(finish));
   };
@@ -292,7 +413,12 @@ export function createResponder(options: ResponderOptions): Responder {
       const quorum: QuorumProgress | undefined = sent.quorum ? await sent.quorum : undefined;
       const waiting = quorum !== undefined && !quorum.executed;
       const status = waiting ? 'awaiting-quorum' : 'mined';
-      await save(plan, status, { minedBlock, ...(waiting ? { reason: quorum.summary } : {}) });
+      await save(plan, status, {
+        minedBlock,
+        // Every version broadcast: a fee-bumped replacement's hash as well as the first.
+        txHashes: sent.allTxHashes?.() ?? sent.txHashes,
+        ...(waiting ? { reason: quorum.summary } : {}),
+      });
       if (receipts.length > 0) {
         await incidents.record(
           incidentId,
@@ -316,6 +442,7 @@ export function createResponder(options: ResponderOptions): Responder {
         );
       }
       if (waiting) {
+        if (quorum.signatures) await awaitSignatures(plan, quorum.signatures);
         if (quorum.outcome) watchQuorum(plan, quorum.outcome, incidentId);
         return;
       }
@@ -341,6 +468,27 @@ export function createResponder(options: ResponderOptions): Responder {
       try {
         const result = await outcome;
         if (result === null) return; // shutdown or an unreachable chain: the record stays awaiting-quorum
+        const signed = awaitingSignatures.delete(plan.id);
+        if (signed) await closeSignatures(plan.id, result);
+        if (
+          !result.executed &&
+          signed &&
+          (await options.actions.getApproval(plan.id))?.status === 'rejected'
+        ) {
+          // A Safe transaction an owner rejected: final, as a rejected step.
+          await save(plan, 'rejected', { reason: result.reason });
+          await incidents.record(
+            incidentId,
+            'action-refused',
+            `${plan.action} ${result.reason}: not executed`,
+            {
+              actionId: plan.id,
+              approval: 'rejected',
+            },
+          );
+          options.hooks?.onVerified?.({ plan, ok: false, minedBlock: null });
+          return;
+        }
         if (!result.executed) {
           await stop(plan, 'failed', result.reason, {
             type: 'effect-failed',
@@ -401,11 +549,295 @@ export function createResponder(options: ResponderOptions): Responder {
     options.hooks?.onVerified?.({ plan, ok: true, minedBlock });
   };
 
+  /** Rewrites the approvals state file the CLI reads while this process holds the store. */
+  const publishState = async () => {
+    if (!inbox) return;
+    try {
+      const approvals = await options.actions.listApprovals({ limit: 200 });
+      writeApprovalsState(inbox, { pid: process.pid, writtenAt: common.clock.now(), approvals });
+      statePublished = true;
+    } catch (error) {
+      common.logger.warn({ err: describeError(error) }, 'writing the approvals state file failed');
+    }
+  };
+
+  /** Records an `approve` step as waiting (or, after a restart, waiting still) and says what to run. */
+  const requestApproval = async (
+    decision: Decision,
+    plan: ActionPlan,
+    executor: Executor,
+    event: BlockEvent,
+  ) => {
+    const now = common.clock.now();
+    const timeout = decision.step.approvalTimeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS;
+    const existing = await options.actions.getApproval(plan.id);
+    if (existing?.status === 'rejected' && existing.kind === 'step') {
+      // Rejected while this process was not watching (a restart): final, never asked again.
+      await save(plan, 'rejected', { reason: `rejected by ${existing.decidedBy ?? 'unknown'}` });
+      return;
+    }
+    const resumed =
+      existing !== undefined && (existing.status === 'awaiting' || existing.status === 'approved');
+    const approval: Approval = resumed
+      ? existing
+      : {
+          actionId: plan.id,
+          incidentId: plan.incidentId,
+          chainId: plan.chainId,
+          kind: 'step',
+          status: 'awaiting',
+          deadline: now + timeout * 1000,
+          request: {
+            action: plan.action,
+            playbookId: plan.playbookId,
+            executor: executor.id,
+            summary: plan.calls.map((c) => c.description).join(' + '),
+          },
+          signatures: [],
+          decidedBy: null,
+          decidedAt: null,
+          reason: null,
+          createdAt: now,
+          updatedAt: now,
+        };
+    if (!resumed) await options.actions.upsertApproval(approval);
+    const deadline = approval.deadline ?? now + timeout * 1000;
+    const until = new Date(deadline).toISOString();
+    await save(plan, 'awaiting-approval', { reason: `awaiting approval until ${until}` });
+    await incidents.record(
+      plan.incidentId,
+      'decision',
+      `${resumed ? 'still awaiting' : 'awaiting'} approval until ${until}: ${plan.action} (${approval.request.summary}) via ${executor.id} — run \`firebreak approve ${plan.id}\` to execute it, or \`firebreak reject ${plan.id}\``,
+      {
+        actionId: plan.id,
+        approval: resumed ? 'resumed' : 'requested',
+        deadline: until,
+        command: approvalCommand(plan.id, 'step'),
+      },
+      event.block.number,
+    );
+    awaitingApproval.set(plan.id, { decision, plan, executor, deadline });
+    await publishState();
+  };
+
+  /** An approved step: simulated again against the latest state, then sent like any action. */
+  const executeApproved = async (
+    entry: { decision: Decision; plan: ActionPlan; executor: Executor },
+    approval: Approval,
+    event: BlockEvent,
+  ) => {
+    const { decision, plan, executor } = entry;
+    const block = event.block.number;
+    const by = approval.decidedBy ?? 'unknown';
+    await incidents.record(
+      plan.incidentId,
+      'decision',
+      `approved by ${by} at ${new Date(approval.decidedAt ?? common.clock.now()).toISOString()}: executing ${plan.action}`,
+      { actionId: plan.id, approval: 'approved', by },
+      block,
+    );
+    inProgress.add(plan.id);
+    try {
+      await save(plan, 'planned', { reason: `approved by ${by}` });
+      let gas: bigint[];
+      try {
+        gas = await executor.simulate(plan);
+      } catch (error) {
+        await stop(plan, 'refused', describeError(error), {
+          type: 'action-refused',
+          summary: `${plan.action} approved by ${by} but refused: ${describeError(error)}`,
+          block,
+        });
+        return;
+      }
+      await incidents.record(
+        plan.incidentId,
+        'simulated',
+        `simulated ${plan.calls.map((c) => c.description).join(' + ')} again after the approval: no revert`,
+        { actionId: plan.id, gas: gas.map(String), blastRadius: plan.blastRadius },
+        block,
+      );
+      await sendPlan(decision, plan, executor, gas, event);
+    } finally {
+      inProgress.delete(plan.id);
+    }
+  };
+
+  /** A Safe transaction waiting for owners: recorded with its signatures; stored owner signatures (a restart) are handed in again. */
+  const awaitSignatures = async (plan: ActionPlan, pending: PendingSignatures) => {
+    const now = common.clock.now();
+    const existing = await options.actions.getApproval(plan.id);
+    const same =
+      existing?.status === 'awaiting' &&
+      existing.request.safe?.safeTxHash.toLowerCase() === pending.request.safeTxHash.toLowerCase();
+    const agents = pending.collected.map((c) => ({ ...c, by: 'agent', at: now }));
+    const approval: Approval = same
+      ? existing
+      : {
+          actionId: plan.id,
+          incidentId: plan.incidentId,
+          chainId: plan.chainId,
+          kind: 'safe-signatures',
+          status: 'awaiting',
+          deadline: null,
+          request: {
+            action: plan.action,
+            playbookId: plan.playbookId,
+            executor: pending.request.safe,
+            summary: plan.calls.map((c) => c.description).join(' + '),
+            safe: pending.request,
+          },
+          signatures: agents,
+          decidedBy: null,
+          decidedAt: null,
+          reason: null,
+          createdAt: now,
+          updatedAt: now,
+        };
+    if (!same) await options.actions.upsertApproval(approval);
+    awaitingSignatures.set(plan.id, { plan, pending });
+    const missing = pending.request.threshold - approval.signatures.length;
+    await incidents.record(
+      plan.incidentId,
+      'decision',
+      `Safe ${pending.request.safe} needs ${missing} more owner signature${missing === 1 ? '' : 's'} of Safe tx ${pending.request.safeTxHash}: run \`firebreak approve ${plan.id} --key-env <VAR holding an owner's key>\``,
+      {
+        actionId: plan.id,
+        approval: 'signatures-requested',
+        safeTxHash: pending.request.safeTxHash,
+        command: approvalCommand(plan.id, 'safe-signatures'),
+      },
+      null,
+    );
+    await publishState();
+    if (same) await handSignatures(plan.id);
+  };
+
+  /** Hands the stored owner signatures the executor does not hold yet to the waiting Safe transaction. */
+  const handSignatures = async (id: string) => {
+    const entry = awaitingSignatures.get(id);
+    const approval = await options.actions.getApproval(id);
+    if (!entry || !approval) return;
+    if (approval.status === 'rejected') {
+      entry.pending.cancel(
+        `rejected by ${approval.decidedBy ?? 'unknown'}${approval.reason ? `: ${approval.reason}` : ''}`,
+      );
+      return;
+    }
+    const held = new Set(entry.pending.collected.map((c) => c.signer.toLowerCase()));
+    for (const s of approval.signatures) {
+      if (held.has(s.signer.toLowerCase())) continue;
+      held.add(s.signer.toLowerCase());
+      const have = entry.pending.collected.length + 1;
+      await incidents.record(
+        entry.plan.incidentId,
+        'decision',
+        `owner ${s.signer} signed Safe tx ${entry.pending.request.safeTxHash} (approved by ${s.by}): ${have} of ${entry.pending.request.threshold}`,
+        { actionId: id, approval: 'signed', signer: s.signer, by: s.by },
+        null,
+      );
+      await entry.pending.add(s.signer as Hex, s.signature as Hex);
+    }
+  };
+
+  /** Closes the approval row of a Safe transaction whose wait ended. */
+  const closeSignatures = async (id: string, result: QuorumOutcome) => {
+    const approval = await options.actions.getApproval(id);
+    if (!approval) return;
+    if (approval.status === 'awaiting' || approval.status === 'approved')
+      await options.actions.upsertApproval({
+        ...approval,
+        status: result.executed ? 'done' : 'expired',
+        reason: result.executed ? null : result.reason,
+        updatedAt: common.clock.now(),
+      });
+    await publishState();
+  };
+
+  /** Takes the decisions other processes dropped in the inbox: checked, recorded in the store, removed. */
+  const ingestInbox = async (): Promise<boolean> => {
+    if (!inbox) return false;
+    const entries = takeDecisions(inbox);
+    for (const entry of entries) {
+      if ('error' in entry) {
+        common.logger.warn(
+          { file: entry.file, err: entry.error },
+          'approvals inbox: unreadable decision ignored',
+        );
+        removeDecision(entry.file);
+        continue;
+      }
+      try {
+        await applyDecision(options.actions, entry.decision, common.clock.now());
+      } catch (error) {
+        if (!isFirebreakError(error)) throw error;
+        common.logger.warn(
+          { actionId: entry.decision.actionId, by: entry.decision.by, err: describeError(error) },
+          'approvals inbox: decision refused',
+        );
+      }
+      removeDecision(entry.file);
+    }
+    return entries.length > 0;
+  };
+
+  const onBlock = async (event: BlockEvent) => {
+    let changed = await ingestInbox();
+    const now = common.clock.now();
+    for (const [id, entry] of awaitingApproval) {
+      if (entry.plan.chainId !== event.chainId) continue;
+      const approval = await options.actions.getApproval(id);
+      const { plan } = entry;
+      if (approval?.status === 'approved') {
+        awaitingApproval.delete(id);
+        await options.actions.upsertApproval({ ...approval, status: 'done', updatedAt: now });
+        changed = true;
+        await executeApproved(entry, approval, event);
+      } else if (approval?.status === 'rejected') {
+        awaitingApproval.delete(id);
+        changed = true;
+        const reason = `rejected by ${approval.decidedBy ?? 'unknown'}${approval.reason ? `: ${approval.reason}` : ''}`;
+        await save(plan, 'rejected', { reason });
+        await incidents.record(
+          plan.incidentId,
+          'action-refused',
+          `${plan.action} ${reason}: not sent`,
+          { actionId: id, approval: 'rejected', by: approval.decidedBy },
+          event.block.number,
+        );
+      } else if (now > entry.deadline) {
+        awaitingApproval.delete(id);
+        changed = true;
+        const until = new Date(entry.deadline).toISOString();
+        const reason = `approval expired at ${until} with nobody deciding: not executed`;
+        if (approval)
+          await options.actions.upsertApproval({ ...approval, status: 'expired', reason, updatedAt: now });
+        await save(plan, 'failed', { reason });
+        common.logger.error(
+          { actionId: id, incident: plan.incidentId, action: plan.action, deadline: until },
+          `ESCALATION: the approval of ${plan.action} (action ${id}) expired at ${until}: nothing was sent; decide by hand`,
+        );
+        await incidents.record(
+          plan.incidentId,
+          'action-refused',
+          `ESCALATION: ${plan.action} ${reason}; the incident needs a human`,
+          { actionId: id, approval: 'expired', deadline: until },
+          event.block.number,
+        );
+      }
+    }
+    for (const [id, entry] of awaitingSignatures) {
+      if (entry.plan.chainId === event.chainId) await handSignatures(id);
+    }
+    if (changed || (!statePublished && inbox)) await publishState();
+  };
+
   return {
     async respond(results, event) {
       const decisions = decide(options.playbooks, results, cooldowns, instanceIds);
       for (const decision of decisions) await execute(decision, event);
     },
+    onBlock,
     async settled() {
       while (inFlight.size > 0) await Promise.all([...inFlight]);
     },

@@ -35,15 +35,49 @@ export interface ActionPlan {
   calls: PlannedCall[];
   effects: EffectCheck[];
   blastRadius: string;
+  /** Every parameter the calls set, from what to what: what the guardrails bound (guardrails.ts). */
+  changes?: PlannedChange[];
+  /** Every movement of funds the calls make, and where to: only a configured vault may receive them. */
+  transfers?: PlannedTransfer[];
 }
 
 /**
- * `awaiting-quorum`: a quorum executor's confirmations are mined but fewer than k agents have
- * confirmed, so the calls have not been made yet (the record's `reason` says how many).
+ * Numeric limits, lower is safer: LTV and liquidation threshold (bps), caps and the debt ceiling
+ * (whole tokens, where 0 means no limit at all).
+ */
+export type LimitParameter = 'ltv' | 'liquidationThreshold' | 'supplyCap' | 'borrowCap' | 'debtCeiling';
+/** Switches, each with one safe side: frozen, paused, tripped are safe when true; borrowing when false. */
+export type SwitchParameter =
+  | 'reserveFrozen'
+  | 'reservePaused'
+  | 'poolPaused'
+  | 'borrowingEnabled'
+  | 'breakerTripped';
+
+/** One parameter of one contract (and asset) a plan sets, from the value read before to the new one. */
+export type PlannedChange =
+  | { param: LimitParameter; target: Hex; asset: Hex | null; from: bigint; to: bigint }
+  | { param: SwitchParameter; target: Hex; asset: Hex | null; from: boolean; to: boolean };
+
+/** Funds a plan moves (a migration to a recovery vault): the token, the amount (null: all) and the receiver. */
+export interface PlannedTransfer {
+  asset: Hex;
+  amount: bigint | null;
+  destination: Hex;
+  description: string;
+}
+
+/**
+ * `awaiting-quorum`: a quorum executor's confirmations are mined (or a Safe's agents have signed)
+ * but fewer than k signers have, so the calls have not been made yet (the record's `reason` says
+ * how many). `awaiting-approval`: an `approve` step, planned and simulated, waiting for a human's
+ * `firebreak approve` until its deadline. `rejected`: a human rejected it (final: never re-asked).
  */
 export type ActionStatus =
   | 'planned'
   | 'refused'
+  | 'awaiting-approval'
+  | 'rejected'
   | 'sent'
   | 'mined'
   | 'awaiting-quorum'

@@ -76,7 +76,7 @@ describe('store: checkpoints, processed blocks, retraction', () => {
   });
 
   it('migration 0002_ingestion is part of the schema', () => {
-    expect(Object.keys(migrations)).toEqual(['0001_initial', '0002_ingestion']);
+    expect(Object.keys(migrations).slice(0, 2)).toEqual(['0001_initial', '0002_ingestion']);
     expect(store.migrated).toContain('0002_ingestion');
   });
 

@@ -158,6 +158,87 @@ export const migrations: Readonly<Record<string, Migration>> = {
         .execute();
     },
   },
+  /**
+   * Sending (the Respond issue): every transaction an executor signed, by (chain, sender, nonce),
+   * written before it is broadcast: the nonce manager's memory across restarts (which nonces are
+   * taken, by which action's call, at which fees, under which hashes).
+   */
+  '0003_executor_txs': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('executor_txs')
+        .addColumn('chain_id', 'int4', (c) => c.notNull())
+        .addColumn('address', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'int8', (c) => c.notNull())
+        .addColumn('action_id', 'text')
+        .addColumn('call_key', 'text')
+        .addColumn('to_address', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('value', 'numeric', (c) => c.notNull())
+        .addColumn('gas', 'numeric', (c) => c.notNull())
+        .addColumn('max_fee_per_gas', 'numeric', (c) => c.notNull())
+        .addColumn('max_priority_fee_per_gas', 'numeric', (c) => c.notNull())
+        .addColumn('hashes', 'jsonb', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('mined_hash', 'text')
+        .addColumn('created_at_ms', 'int8', (c) => c.notNull())
+        .addColumn('updated_at_ms', 'int8', (c) => c.notNull())
+        .addPrimaryKeyConstraint('executor_txs_pkey', ['chain_id', 'address', 'nonce'])
+        .execute();
+      await db.schema
+        .createIndex('executor_txs_action_idx')
+        .on('executor_txs')
+        .columns(['chain_id', 'address', 'action_id'])
+        .execute();
+    },
+  },
+  /**
+   * Guardrails (the Respond issue): one row per automatic action the guardrails let through, with
+   * its chain time and the parameters it changes: the memory of the minimum delays between changes
+   * and of the rate limit, across restarts.
+   */
+  '0004_guardrail_ledger': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('guardrail_ledger')
+        .addColumn('action_id', 'text', (c) => c.primaryKey())
+        .addColumn('chain_id', 'int4', (c) => c.notNull())
+        .addColumn('at_seconds', 'int8', (c) => c.notNull())
+        .addColumn('changes', 'jsonb', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('guardrail_ledger_chain_at_idx')
+        .on('guardrail_ledger')
+        .columns(['chain_id', 'at_seconds'])
+        .execute();
+    },
+  },
+  /**
+   * Approvals (the Respond issue): one row per action that waits for people, an `approve` step
+   * waiting for a decision or a Safe transaction waiting for owners' signatures, with its deadline,
+   * what to sign, the signatures collected (never a key) and who decided.
+   */
+  '0005_approvals': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('approvals')
+        .addColumn('action_id', 'text', (c) => c.primaryKey())
+        .addColumn('incident_id', 'text', (c) => c.notNull())
+        .addColumn('chain_id', 'int4', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('deadline_ms', 'int8')
+        .addColumn('request', 'jsonb', (c) => c.notNull())
+        .addColumn('signatures', 'jsonb', (c) => c.notNull())
+        .addColumn('decided_by', 'text')
+        .addColumn('decided_at_ms', 'int8')
+        .addColumn('reason', 'text')
+        .addColumn('created_at_ms', 'int8', (c) => c.notNull())
+        .addColumn('updated_at_ms', 'int8', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('approvals_status_idx').on('approvals').column('status').execute();
+    },
+  },
 };
 
 export interface MigrateResult {

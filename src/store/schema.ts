@@ -18,6 +18,7 @@ import type { ColumnType, Generated } from 'kysely';
 import type { Hex } from 'viem';
 import type { FindingKind, Severity } from '../detectors/types';
 import type { IncidentStatus, TimelineEventType } from '../incidents/types';
+import type { ApprovalKind, ApprovalRequest, ApprovalSignature, ApprovalStatus } from '../respond/approvals';
 import type { ActionStatus } from '../respond/types';
 
 /** A `jsonb` column: read as `T`, written as a JSON string. */
@@ -92,6 +93,23 @@ export interface ActionsTable {
   updated_at_ms: bigint;
 }
 
+/** Actions waiting for people (migration 0003): see `respond/approvals.ts` for the JSON shapes. */
+export interface ApprovalsTable {
+  action_id: string;
+  incident_id: string;
+  chain_id: number;
+  kind: ApprovalKind;
+  status: ApprovalStatus;
+  deadline_ms: bigint | null;
+  request: Json<ApprovalRequest>;
+  signatures: Json<ApprovalSignature[]>;
+  decided_by: string | null;
+  decided_at_ms: bigint | null;
+  reason: string | null;
+  created_at_ms: bigint;
+  updated_at_ms: bigint;
+}
+
 export interface DetectorStateTable {
   detector_id: string;
   key: string;
@@ -126,12 +144,53 @@ export interface ProcessedBlocksTable {
   orphaned_at_ms: bigint | null;
 }
 
+/**
+ * One row per transaction an executor signed, by (chain, sender, nonce), written before it is
+ * broadcast (migration 0003): the nonce manager's journal. `hashes` lists every version sent
+ * under the nonce (replacements append), `mined_hash` the one that was mined.
+ */
+export interface ExecutorTxsTable {
+  chain_id: number;
+  address: Hex;
+  nonce: bigint;
+  /** The action the transaction belongs to; null for a nonce-gap filler. */
+  action_id: string | null;
+  /** Which call of the action (its target and calldata, hashed). */
+  call_key: string | null;
+  to_address: Hex;
+  data: Hex;
+  /** Wei, `numeric`: read as a decimal string. */
+  value: ColumnType<string, bigint, bigint>;
+  gas: ColumnType<string, bigint, bigint>;
+  max_fee_per_gas: ColumnType<string, bigint, bigint>;
+  max_priority_fee_per_gas: ColumnType<string, bigint, bigint>;
+  hashes: Json<Hex[]>;
+  /** `pending` (signed, maybe broadcast), `mined`, `superseded` (the nonce was used by another transaction), `filled` (a gap filler took the nonce). */
+  status: 'pending' | 'mined' | 'superseded' | 'filled';
+  mined_hash: Hex | null;
+  created_at_ms: bigint;
+  updated_at_ms: bigint;
+}
+
 export interface Database {
   findings: FindingsTable;
   incidents: IncidentsTable;
   timeline_events: TimelineEventsTable;
   actions: ActionsTable;
+  approvals: ApprovalsTable;
   detector_state: DetectorStateTable;
   checkpoints: CheckpointsTable;
   processed_blocks: ProcessedBlocksTable;
+  executor_txs: ExecutorTxsTable;
+  guardrail_ledger: GuardrailLedgerTable;
+}
+
+/** One row per automatic action the guardrails let through (migration 0004, `respond/guardrails.ts`). */
+export interface GuardrailLedgerTable {
+  action_id: string;
+  chain_id: number;
+  /** Chain time of the finding's block, seconds. */
+  at_seconds: bigint;
+  /** `param|target|asset` of every limit the action changes. */
+  changes: Json<string[]>;
 }

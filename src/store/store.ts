@@ -27,6 +27,8 @@ import { describeError, FirebreakError, isFirebreakError } from '../common/error
 import type { Logger } from '../common/logger';
 import type { BlockRef, Finding, Subject } from '../detectors/types';
 import type { Incident, IncidentStatus, TimelineEvent } from '../incidents/types';
+import type { Approval, ApprovalStatus } from '../respond/approvals';
+import type { GuardrailEntry } from '../respond/guardrails';
 import type { ActionRecord } from '../respond/types';
 import {
   clearInterruptedCopy,
@@ -72,6 +74,11 @@ export interface StoreActions {
   getDetectorState<T>(detectorId: string, key: string): Promise<T | undefined>;
   setDetectorState(detectorId: string, key: string, value: unknown): Promise<void>;
   listDetectorState(detectorId: string): Promise<Map<string, unknown>>;
+  recordGuardrailEntry(entry: GuardrailEntry): Promise<void>;
+  listGuardrailEntries(chainId: number, since: bigint): Promise<GuardrailEntry[]>;
+  upsertApproval(approval: Approval): Promise<void>;
+  getApproval(actionId: string): Promise<Approval | undefined>;
+  listApprovals(options?: ListApprovalsOptions): Promise<Approval[]>;
 }
 
 /**
@@ -95,6 +102,11 @@ export function storeActions(db: StoreDb): StoreActions {
     getDetectorState: (detectorId, key) => getDetectorState(db, detectorId, key),
     setDetectorState: (detectorId, key, value) => setDetectorState(db, detectorId, key, value),
     listDetectorState: (detectorId) => listDetectorState(db, detectorId),
+    recordGuardrailEntry: (entry) => recordGuardrailEntry(db, entry),
+    listGuardrailEntries: (chainId, since) => listGuardrailEntries(db, chainId, since),
+    upsertApproval: (approval) => upsertApproval(db, approval),
+    getApproval: (actionId) => getApproval(db, actionId),
+    listApprovals: (options) => listApprovals(db, options),
   };
 }
 
@@ -493,6 +505,110 @@ export function listActions(db: StoreDb, incidentId: string): Promise<ActionReco
       .orderBy('id')
       .execute();
     return rows.map(actionFromRow);
+  });
+}
+
+// ── guardrail ledger ─────────────────────────────────────────────────────────────────────────────
+
+/** Inserts the guardrails' entry of an automatic action, or replaces the one of the same action. */
+export function recordGuardrailEntry(db: StoreDb, entry: GuardrailEntry): Promise<void> {
+  return guard('record guardrail entry', async () => {
+    const fields = { chain_id: entry.chainId, at_seconds: entry.at, changes: toJson(entry.changes) };
+    await db
+      .insertInto('guardrail_ledger')
+      .values({ action_id: entry.actionId, ...fields })
+      .onConflict((oc) => oc.column('action_id').doUpdateSet(fields))
+      .execute();
+  });
+}
+
+/** A chain's guardrail entries at or after `since` (chain seconds), oldest first. */
+export function listGuardrailEntries(db: StoreDb, chainId: number, since: bigint): Promise<GuardrailEntry[]> {
+  return guard('list guardrail entries', async () => {
+    const rows = await db
+      .selectFrom('guardrail_ledger')
+      .selectAll()
+      .where('chain_id', '=', chainId)
+      .where('at_seconds', '>=', since)
+      .orderBy('at_seconds')
+      .execute();
+    return rows.map((r) => ({
+      actionId: r.action_id,
+      chainId: r.chain_id,
+      at: BigInt(r.at_seconds),
+      changes: r.changes,
+    }));
+  });
+}
+
+// ── approvals ────────────────────────────────────────────────────────────────────────────────────
+
+/** Inserts the approval, or replaces every field of the stored one of the same action. */
+export function upsertApproval(db: StoreDb, approval: Approval): Promise<void> {
+  return guard('upsert approval', async () => {
+    const fields = {
+      incident_id: approval.incidentId,
+      chain_id: approval.chainId,
+      kind: approval.kind,
+      status: approval.status,
+      deadline_ms: approval.deadline === null ? null : msColumn(approval.deadline),
+      request: toJson(approval.request),
+      signatures: toJson(approval.signatures),
+      decided_by: approval.decidedBy,
+      decided_at_ms: approval.decidedAt === null ? null : msColumn(approval.decidedAt),
+      reason: approval.reason,
+      created_at_ms: msColumn(approval.createdAt),
+      updated_at_ms: msColumn(approval.updatedAt),
+    };
+    await db
+      .insertInto('approvals')
+      .values({ action_id: approval.actionId, ...fields })
+      .onConflict((oc) => oc.column('action_id').doUpdateSet(fields))
+      .execute();
+  });
+}
+
+function approvalFromRow(row: Selectable<Database['approvals']>): Approval {
+  return {
+    actionId: row.action_id,
+    incidentId: row.incident_id,
+    chainId: row.chain_id,
+    kind: row.kind,
+    status: row.status,
+    deadline: row.deadline_ms === null ? null : Number(row.deadline_ms),
+    request: row.request,
+    signatures: row.signatures,
+    decidedBy: row.decided_by,
+    decidedAt: row.decided_at_ms === null ? null : Number(row.decided_at_ms),
+    reason: row.reason,
+    createdAt: Number(row.created_at_ms),
+    updatedAt: Number(row.updated_at_ms),
+  };
+}
+
+export function getApproval(db: StoreDb, actionId: string): Promise<Approval | undefined> {
+  return guard('get approval', async () => {
+    const row = await db
+      .selectFrom('approvals')
+      .selectAll()
+      .where('action_id', '=', actionId)
+      .executeTakeFirst();
+    return row === undefined ? undefined : approvalFromRow(row);
+  });
+}
+
+export interface ListApprovalsOptions {
+  status?: ApprovalStatus;
+  limit?: number;
+}
+
+/** Approvals, most recently updated first, optionally only those in one status. */
+export function listApprovals(db: StoreDb, options: ListApprovalsOptions = {}): Promise<Approval[]> {
+  return guard('list approvals', async () => {
+    let query = db.selectFrom('approvals').selectAll().orderBy('updated_at_ms', 'desc').orderBy('action_id');
+    if (options.status !== undefined) query = query.where('status', '=', options.status);
+    if (options.limit !== undefined) query = query.limit(options.limit);
+    return (await query.execute()).map(approvalFromRow);
   });
 }
 

@@ -22,7 +22,7 @@ import { freezeReserve, pauseReserve, setLtvZero } from '../../protocols/aave-v3
 import type { AaveMarketAddresses } from '../../protocols/aave-v3/market';
 import { readReserveConfiguration, readReserveTokens } from '../../protocols/aave-v3/reader';
 import type { PlanBuilder } from '../responder';
-import type { ActionPlan, EffectCheck, PlannedCall } from '../types';
+import type { ActionPlan, EffectCheck, PlannedCall, PlannedChange } from '../types';
 
 export interface AavePlanBuilderOptions {
   clientFor(chainId: number): Client | undefined;
@@ -50,12 +50,26 @@ export function createAavePlanBuilder(options: AavePlanBuilderOptions): PlanBuil
     const readConfig = () => readReserveConfiguration(client, market.pool, asset);
     const calls: PlannedCall[] = [];
     const effects: EffectCheck[] = [];
+    // What each call sets, from the value read at the finding's block: the guardrails bound these.
+    const changes: PlannedChange[] = [];
+    const target = market.poolConfigurator;
     let blastRadius: string;
 
     switch (decision.step.action) {
       case 'aave-v3.contain-collateral': {
-        if (!config.isFrozen) calls.push(freezeReserve(ref, asset));
-        if (config.ltvBps > 0) calls.push(setLtvZero(ref, asset, config));
+        if (!config.isFrozen) {
+          calls.push(freezeReserve(ref, asset));
+          changes.push({ param: 'reserveFrozen', target, asset, from: false, to: true });
+        }
+        if (config.ltvBps > 0) {
+          calls.push(setLtvZero(ref, asset, config));
+          const lt = BigInt(config.liquidationThresholdBps);
+          changes.push(
+            { param: 'ltv', target, asset, from: BigInt(config.ltvBps), to: 0n },
+            // Set by the same call, unchanged: declared so that the guardrails see all it sets.
+            { param: 'liquidationThreshold', target, asset, from: lt, to: lt },
+          );
+        }
         effects.push(
           { description: 'reserve frozen', read: async () => (await readConfig()).isFrozen, expected: true },
           { description: 'LTV is 0', read: async () => (await readConfig()).ltvBps, expected: 0 },
@@ -64,7 +78,10 @@ export function createAavePlanBuilder(options: AavePlanBuilderOptions): PlanBuil
         break;
       }
       case 'aave-v3.pause-reserve': {
-        if (!config.isPaused) calls.push(pauseReserve(ref, asset));
+        if (!config.isPaused) {
+          calls.push(pauseReserve(ref, asset));
+          changes.push({ param: 'reservePaused', target, asset, from: false, to: true });
+        }
         effects.push({
           description: 'reserve paused',
           read: async () => (await readConfig()).isPaused,
@@ -74,7 +91,8 @@ export function createAavePlanBuilder(options: AavePlanBuilderOptions): PlanBuil
         break;
       }
       case 'aave-v3.freeze-borrowing': {
-        if (config.borrowingEnabled)
+        if (config.borrowingEnabled) {
+          changes.push({ param: 'borrowingEnabled', target, asset, from: true, to: false });
           calls.push({
             to: market.poolConfigurator,
             abi: poolConfiguratorAbi,
@@ -82,6 +100,7 @@ export function createAavePlanBuilder(options: AavePlanBuilderOptions): PlanBuil
             args: [asset, false],
             description: `Disable borrowing of ${typeof symbol === 'string' ? symbol : asset} (PoolConfigurator.setReserveBorrowing(asset, false))`,
           });
+        }
         effects.push({
           description: 'borrowing disabled',
           read: async () => (await readConfig()).borrowingEnabled,
@@ -110,7 +129,8 @@ export function createAavePlanBuilder(options: AavePlanBuilderOptions): PlanBuil
         const unit = 10n ** BigInt(decimals);
         const debt = variable + stable;
         const cap = debt === 0n ? 1n : (debt + unit - 1n) / unit;
-        if (config.borrowCap === 0n || config.borrowCap > cap)
+        if (config.borrowCap === 0n || config.borrowCap > cap) {
+          changes.push({ param: 'borrowCap', target, asset, from: config.borrowCap, to: cap });
           calls.push({
             to: market.poolConfigurator,
             abi: poolConfiguratorAbi,
@@ -118,6 +138,7 @@ export function createAavePlanBuilder(options: AavePlanBuilderOptions): PlanBuil
             args: [asset, cap],
             description: `Lower the borrow cap of ${typeof symbol === 'string' ? symbol : asset} to ${cap} tokens, the debt outstanding (PoolConfigurator.setBorrowCap)`,
           });
+        }
         const expected = config.borrowCap !== 0n && config.borrowCap <= cap ? config.borrowCap : cap;
         effects.push({
           description: `borrow cap ${expected}`,
@@ -144,6 +165,7 @@ export function createAavePlanBuilder(options: AavePlanBuilderOptions): PlanBuil
       calls,
       effects,
       blastRadius,
+      changes,
     };
     return plan;
   };

@@ -41,6 +41,7 @@ export function createBreakerPlanBuilder(options: BreakerPlanBuilderOptions): Pl
       playbookId: decision.playbook.id,
       riskReducing: true,
       calls: [tripBreaker(breaker)],
+      changes: [{ param: 'breakerTripped', target: breaker, asset: null, from: false, to: true }],
       effects: [
         {
           description: 'breaker rate limited',

@@ -1,24 +1,30 @@
 /**
  * Respond / executors — `eoa`: a guardian key that signs and sends containing transactions itself.
  *
- * For each plan: simulate every call against the latest state (a revert is refused with its decoded
- * reason, before anything is signed), sign locally, send with an urgent tip so the transactions
- * beat an attacker's next ones to the block, then wait for the receipts and verify the planned
- * effect by reading state back. The key never leaves this closure: it is not logged, stored or
- * returned.
+ * For each plan: simulate every call against the pending state where the node offers it and the
+ * latest state (a revert in either is refused with its decoded reason, before anything is signed),
+ * sign locally, send through the shared sender (`sender.ts`: journaled nonces that survive a
+ * restart, nonce-gap healing, fee bumps for a stuck transaction, priority mode that outbids a
+ * pending transaction), then hand back the receipts of whichever versions were mined. The key
+ * never leaves this closure: it is not logged, stored or returned.
  */
-import { type Client, type Hex, parseGwei } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
 import {
-  estimateContractGas,
-  getTransactionCount,
-  sendRawTransaction,
-  waitForTransactionReceipt,
-} from 'viem/actions';
-import { signCall } from '../../chain/transactions';
+  BaseError,
+  type Client,
+  ContractFunctionRevertedError,
+  ExecutionRevertedError,
+  encodeFunctionData,
+  type Hex,
+  type TransactionReceipt,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { estimateContractGas } from 'viem/actions';
 import type { Common } from '../../common/common';
 import { describeError, FirebreakError } from '../../common/errors';
-import type { Executor } from './types';
+import { feePolicy } from './fees';
+import { memoryTxJournal, type TxJournal } from './nonce';
+import { createSender, type Sender, type SendItem } from './sender';
+import type { Executor, SentAction } from './types';
 
 // The interface lives in ./types (shared with the guardian-hub executor); re-exported for existing importers.
 export type { Executor, SendContext, SentAction } from './types';
@@ -30,24 +36,22 @@ export interface EoaExecutorOptions {
   privateKey: Hex;
   priorityFeeGwei: number;
   maxFeeGwei: number;
+  /** Replace a transaction not mined after this many blocks (default 2). */
+  bumpAfterBlocks?: number;
+  /** Raise of both fee fields per replacement, percent (default 12.5; nodes require ≥ 10). */
+  bumpPercent?: number;
   dryRun: boolean;
   /** How often to ask for receipts (the chain's poll interval). */
   receiptPollMs: number;
+  /** Where nonces and signed transactions are journaled; in memory when not given (then nonces do not survive a restart). */
+  journal?: TxJournal;
   common: Common;
 }
 
 export function createEoaExecutor(options: EoaExecutorOptions): Executor {
   const account = privateKeyToAccount(options.privateKey);
   const { client } = options;
-  let nextNonce: number | undefined;
-  const tip = parseGwei(String(options.priorityFeeGwei));
-  const feeCap = parseGwei(String(options.maxFeeGwei));
-
-  const nonce = async (): Promise<number> => {
-    if (nextNonce === undefined)
-      nextNonce = await getTransactionCount(client, { address: account.address, blockTag: 'pending' });
-    return nextNonce++;
-  };
+  const sender = keySender(options, account);
 
   return {
     id: options.id,
@@ -62,7 +66,7 @@ export function createEoaExecutor(options: EoaExecutorOptions): Executor {
           } catch (error) {
             throw new FirebreakError(
               'ERR_SIMULATION_FAILED',
-              `simulation of "${call.description}" reverted: ${firstLine(error)}`,
+              `simulation of "${call.description}" reverted${stateOf(error)}: ${firstLine(error)}`,
               {
                 cause: error,
                 details: { action: plan.action, call: call.description },
@@ -73,81 +77,171 @@ export function createEoaExecutor(options: EoaExecutorOptions): Executor {
       );
     },
     async send(plan, gas, ctx) {
-      const baseFee = ctx.baseFeePerGas ?? parseGwei('1');
-      // Enough for the base fee to double and still pay the full tip; never above the configured cap.
-      let maxFeePerGas = baseFee * 2n + tip;
-      if (maxFeePerGas > feeCap) maxFeePerGas = feeCap;
-      const maxPriorityFeePerGas = tip < maxFeePerGas ? tip : maxFeePerGas;
-      const txHashes: Hex[] = [];
-      for (const [i, call] of plan.calls.entries()) {
-        const serialized = await signCall(account, call, {
-          chainId: options.chainId,
-          nonce: await nonce(),
-          gas: gas[i] ?? 1_000_000n,
-          maxFeePerGas,
-          maxPriorityFeePerGas,
-        });
-        try {
-          txHashes.push(await sendRawTransaction(client, { serializedTransaction: serialized }));
-        } catch (error) {
-          nextNonce = undefined; // re-read from the node next time: the nonce may not have been used
-          throw new FirebreakError(
-            'ERR_TX_FAILED',
-            `sending "${call.description}" failed: ${firstLine(error)}`,
-            {
-              cause: error,
-              retryable: true,
-            },
-          );
-        }
-      }
+      const items = plan.calls.map((call, i) => sendItem(call, gas[i] ?? 1_000_000n));
+      const sent = await sender.send(plan.id, items, ctx);
       const sentAt = options.common.clock.monotonic();
-      const receipts = Promise.all(
-        txHashes.map(async (hash) => {
-          const receipt = await waitForTransactionReceipt(client, {
-            hash,
-            pollingInterval: options.receiptPollMs,
-            timeout: 600_000,
-          });
-          if (receipt.status !== 'success') {
-            throw new FirebreakError(
-              'ERR_TX_FAILED',
-              `transaction ${hash} reverted on-chain (block ${receipt.blockNumber})`,
-            );
-          }
-          return receipt;
-        }),
-      );
+      const receipts = Promise.all(sent.receipts.map((r) => r.then(succeeded)));
       receipts.catch(() => undefined); // the caller handles it; never an unhandled rejection
-      return { txHashes, sentAt, receipts };
+      const result: SentAction = {
+        txHashes: sent.txHashes,
+        sentAt,
+        receipts,
+        allTxHashes: sent.allTxHashes,
+      };
+      if (sent.capped) result.note = sent.capped;
+      if (sent.reused.length > 0 && sent.reused.every(Boolean)) result.resumed = true;
+      return result;
+    },
+    async resume() {
+      await sender.resume();
     },
   };
 }
 
+/** The sender of an executor that signs with its own key (`eoa`, `guardian-hub`), from its options. */
+export function keySender(
+  options: Pick<
+    EoaExecutorOptions,
+    | 'id'
+    | 'client'
+    | 'chainId'
+    | 'priorityFeeGwei'
+    | 'maxFeeGwei'
+    | 'bumpAfterBlocks'
+    | 'bumpPercent'
+    | 'receiptPollMs'
+    | 'journal'
+    | 'common'
+  >,
+  account: ReturnType<typeof privateKeyToAccount>,
+): Sender {
+  return createSender({
+    client: options.client,
+    chainId: options.chainId,
+    account,
+    journal: options.journal ?? memoryTxJournal(),
+    policy: feePolicy({
+      priorityFeeGwei: options.priorityFeeGwei,
+      maxFeeGwei: options.maxFeeGwei,
+      bumpPercent: options.bumpPercent ?? 12.5,
+    }),
+    bumpAfterBlocks: options.bumpAfterBlocks ?? 2,
+    receiptPollMs: options.receiptPollMs,
+    label: options.id,
+    common: options.common,
+  });
+}
+
+/** A planned contract call as a transaction to send. */
+export function sendItem(
+  call: {
+    to: Hex;
+    abi: readonly unknown[];
+    functionName: string;
+    args: readonly unknown[];
+    description: string;
+  },
+  gas: bigint,
+): SendItem {
+  return {
+    to: call.to,
+    data: encodeFunctionData({
+      abi: call.abi,
+      functionName: call.functionName,
+      args: call.args,
+    } as Parameters<typeof encodeFunctionData>[0]),
+    gas,
+    description: call.description,
+  };
+}
+
+/** A mined receipt, or ERR_TX_FAILED when the transaction reverted on-chain. */
+function succeeded(receipt: TransactionReceipt): TransactionReceipt {
+  if (receipt.status !== 'success') {
+    throw new FirebreakError(
+      'ERR_TX_FAILED',
+      `transaction ${receipt.transactionHash} reverted on-chain (block ${receipt.blockNumber})`,
+    );
+  }
+  return receipt;
+}
+
+/** Clients known to refuse `pending` as a block tag of `eth_estimateGas` (then only `latest` is simulated). */
+const noPendingState = new WeakSet<Client>();
+
+/** Marks which state a simulation reverted against, for the refusal's message. */
+class RevertedAgainst extends Error {
+  constructor(
+    readonly state: 'pending' | 'latest',
+    override readonly cause: unknown,
+  ) {
+    super(describeError(cause));
+  }
+}
+
+/** The node's error behind a simulation failure (what `gasLimitFor` wrapped). */
+export function simulationCause(error: unknown): unknown {
+  return error instanceof RevertedAgainst ? error.cause : error;
+}
+
+function stateOf(error: unknown): string {
+  return error instanceof RevertedAgainst
+    ? error.state === 'pending'
+      ? ' against the pending state (with the transactions waiting in the mempool)'
+      : ' against the latest block'
+    : '';
+}
+
+/** True when an error is the call reverting (not the node refusing the request). */
+export function isRevert(error: unknown): boolean {
+  if (error instanceof BaseError) {
+    const found = error.walk(
+      (e) => e instanceof ContractFunctionRevertedError || e instanceof ExecutionRevertedError,
+    );
+    if (found) return true;
+  }
+  return /revert/i.test(describeError(error));
+}
+
 /** The revert reason (or first line) of an error, for a timeline entry. */
 /**
- * Simulates a call against the latest state (a gas estimate reverts when the call would) and returns
- * the gas limit to send it with: the estimate plus 30 % and 10,000, for state that moves before it
- * is mined. Every executor sends with this margin.
+ * Simulates a call against the latest state and, where the node offers it, the pending state (the
+ * next block as the node would build it, with the transactions in its mempool): a gas estimate
+ * reverts when the call would. Throws the revert (a `RevertedAgainst` naming the state) if either
+ * reverts; a node that refuses `pending` is remembered and simulated against `latest` only.
+ * Returns the gas limit to send with: the larger estimate plus 30 % and 10,000, for state that
+ * moves before it is mined. Every executor sends with this margin.
  */
 export async function gasLimitFor(
   client: Client,
   call: { to: Hex; abi: readonly unknown[]; functionName: string; args: readonly unknown[] },
   account: { address: Hex } | Hex,
 ): Promise<bigint> {
-  const gas = await estimateContractGas(client, {
-    address: call.to,
-    abi: call.abi as never,
-    functionName: call.functionName as never,
-    args: call.args as never,
-    account: account as never,
-    blockTag: 'latest',
-  });
+  const estimate = (blockTag: 'latest' | 'pending') =>
+    estimateContractGas(client, {
+      address: call.to,
+      abi: call.abi as never,
+      functionName: call.functionName as never,
+      args: call.args as never,
+      account: account as never,
+      blockTag,
+    });
+  const tryPending = !noPendingState.has(client);
+  const [latest, pending] = await Promise.allSettled([
+    estimate('latest'),
+    tryPending ? estimate('pending') : Promise.resolve(null),
+  ]);
+  if (latest.status === 'rejected') throw new RevertedAgainst('latest', latest.reason);
+  let gas = latest.value;
+  if (pending.status === 'rejected') {
+    if (isRevert(pending.reason)) throw new RevertedAgainst('pending', pending.reason);
+    noPendingState.add(client); // the node does not simulate against its pending block
+  } else if (pending.value !== null && pending.value > gas) gas = pending.value;
   return (gas * 13n) / 10n + 10_000n;
 }
 
 export function firstLine(error: unknown): string {
-  const text = describeError(error);
+  const text = describeError(simulationCause(error));
   const reason =
     /reverted with the following reason:\s*\n?(.*)/.exec(text)?.[1] ?? /Error: (.*)/.exec(text)?.[1];
   return (reason ?? text.split('\n')[0] ?? text).trim();

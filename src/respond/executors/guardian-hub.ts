@@ -25,19 +25,10 @@ import {
   encodeFunctionData,
   type Hex,
   parseEventLogs,
-  parseGwei,
   type TransactionReceipt,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import {
-  getBlockNumber,
-  getContractEvents,
-  getTransactionCount,
-  readContract,
-  sendRawTransaction,
-  waitForTransactionReceipt,
-} from 'viem/actions';
-import { signCall } from '../../chain/transactions';
+import { getBlockNumber, getContractEvents, readContract } from 'viem/actions';
 import type { Common } from '../../common/common';
 import { describeError, FirebreakError } from '../../common/errors';
 import { abortableSleep } from '../../common/sleep';
@@ -51,7 +42,9 @@ import {
   type ProposalState,
 } from '../../protocols/firebreak/guardian-hub';
 import type { ActionPlan, PlannedCall } from '../types';
-import { firstLine, gasLimitFor } from './eoa';
+import { firstLine, gasLimitFor, keySender, sendItem, simulationCause } from './eoa';
+import type { TxJournal } from './nonce';
+import type { Sender, SendItem } from './sender';
 import type { Executor, QuorumOutcome, QuorumProgress, SentAction } from './types';
 
 export interface GuardianHubExecutorOptions {
@@ -64,9 +57,13 @@ export interface GuardianHubExecutorOptions {
   privateKey: Hex;
   priorityFeeGwei: number;
   maxFeeGwei: number;
+  bumpAfterBlocks?: number;
+  bumpPercent?: number;
   dryRun: boolean;
   /** How often to ask for receipts and proposal states (the chain's poll interval). */
   receiptPollMs: number;
+  /** Where nonces and signed transactions are journaled (see eoa). */
+  journal?: TxJournal;
   common: Common;
 }
 
@@ -98,15 +95,8 @@ export function createGuardianHubExecutor(options: GuardianHubExecutorOptions): 
   const account = privateKeyToAccount(options.privateKey);
   const { client, hub, common } = options;
   const me = account.address;
-  let nextNonce: number | undefined;
-  const tip = parseGwei(String(options.priorityFeeGwei));
-  const feeCap = parseGwei(String(options.maxFeeGwei));
-
-  const nonce = async (): Promise<number> => {
-    if (nextNonce === undefined)
-      nextNonce = await getTransactionCount(client, { address: me, blockTag: 'pending' });
-    return nextNonce++;
-  };
+  // Nonces, fees, replacement and receipts: the same sender as `eoa` (journaled under this agent's address).
+  const sender = keySender(options, account);
 
   const hubCall = (call: PlannedCall, data: Hex, salt: Hex): HubCall => ({
     call,
@@ -321,11 +311,24 @@ export function createGuardianHubExecutor(options: GuardianHubExecutorOptions): 
     return null;
   };
 
+  /** Resolves once each call reads as done (confirmed by this agent, or executed) at the latest block. */
+  const confirmedAtLatest = async (waiting: HubCall[]) => {
+    const deadline = common.clock.monotonic() + 600_000;
+    while (!common.signal.aborted && common.clock.monotonic() < deadline) {
+      const views = await Promise.all(waiting.map((c) => read(c.proposal).catch(() => null)));
+      if (views.every((v) => v !== null && done(v))) return;
+      await abortableSleep(Math.max(options.receiptPollMs, MIN_WATCH_POLL_MS), common.signal);
+    }
+  };
+
   return {
     id: options.id,
     type: 'guardian-hub',
     address: me,
     dryRun: options.dryRun,
+    async resume() {
+      await sender.resume();
+    },
     async simulate(plan) {
       const calls = await hubCalls(plan);
       if (!options.dryRun) simulated.set(plan.id, calls);
@@ -335,7 +338,7 @@ export function createGuardianHubExecutor(options: GuardianHubExecutorOptions): 
           try {
             return await gasLimitFor(client, wrapped, account);
           } catch (error) {
-            const revert = hubRevert(error);
+            const revert = hubRevert(simulationCause(error));
             // A confirmation that landed between the read and the estimate: nothing left to send.
             if (revert?.name === 'AlreadyConfirmed') return 0n;
             throw new FirebreakError(
@@ -359,42 +362,32 @@ export function createGuardianHubExecutor(options: GuardianHubExecutorOptions): 
     async send(plan, gas, ctx): Promise<SentAction> {
       const calls = simulated.get(plan.id) ?? (await hubCalls(plan));
       simulated.delete(plan.id);
-      const baseFee = ctx.baseFeePerGas ?? parseGwei('1');
-      let maxFeePerGas = baseFee * 2n + tip;
-      if (maxFeePerGas > feeCap) maxFeePerGas = feeCap;
-      const maxPriorityFeePerGas = tip < maxFeePerGas ? tip : maxFeePerGas;
-      const txHashes: Hex[] = [];
       const sentFor: HubCall[] = [];
+      const items: SendItem[] = [];
       for (const [i, c] of calls.entries()) {
         const g = gas[i] ?? 1_000_000n;
         if (g === 0n) continue; // confirmed by this agent already, or executed: see simulate
-        const serialized = await signCall(account, c.wrapped, {
-          chainId: options.chainId,
-          nonce: await nonce(),
-          gas: g,
-          maxFeePerGas,
-          maxPriorityFeePerGas,
-        });
+        sentFor.push(c);
+        items.push(sendItem(c.wrapped as unknown as PlannedCall, g));
+      }
+      let sent: Awaited<ReturnType<Sender['send']>> | undefined;
+      if (items.length > 0) {
         try {
-          txHashes.push(await sendRawTransaction(client, { serializedTransaction: serialized }));
-          sentFor.push(c);
+          sent = await sender.send(plan.id, items, ctx);
         } catch (error) {
-          nextNonce = undefined;
           throw new FirebreakError(
             'ERR_TX_FAILED',
-            `sending the confirmation of "${c.call.description}" to guardian hub ${hub} failed: ${firstLine(error)}`,
+            `sending the confirmations of ${plan.action} to guardian hub ${hub} failed: ${firstLine(error)}`,
             { cause: error, retryable: true },
           );
         }
       }
+      const txHashes: Hex[] = sent?.txHashes ?? [];
       const sentAt = common.clock.monotonic();
       const receipts = Promise.all(
-        txHashes.map(async (hash, i) => {
-          const receipt = await waitForTransactionReceipt(client, {
-            hash,
-            pollingInterval: options.receiptPollMs,
-            timeout: 600_000,
-          });
+        (sent?.receipts ?? []).map(async (pending, i) => {
+          const receipt = await pending;
+          const hash = receipt.transactionHash;
           if (receipt.status !== 'success') {
             // Another transaction may have got there first: this agent's own earlier confirmation
             // (a restart while it was pending), or the k-th agent's execution. Neither is a failure.
@@ -415,13 +408,19 @@ export function createGuardianHubExecutor(options: GuardianHubExecutorOptions): 
           (m, r) => (m === null || r.blockNumber > m ? r.blockNumber : m),
           null,
         );
+        // A call skipped because the pending state already holds this agent's confirmation (sent
+        // before a restart, not mined yet): wait until the latest block shows it.
+        const skipped = calls.filter((_, i) => gas[i] === 0n);
+        if (skipped.length > 0) await confirmedAtLatest(skipped);
         return progress(calls, rs, at ?? (await getBlockNumber(client, { cacheTime: 0 })));
       });
       quorum.catch(() => undefined);
-      const sent: SentAction = { txHashes, sentAt, receipts, quorum };
+      const result: SentAction = { txHashes, sentAt, receipts, quorum };
+      if (sent) result.allTxHashes = sent.allTxHashes;
+      if (sent?.capped) result.note = sent.capped;
       if (txHashes.length === 0)
-        sent.note = `agent ${me} has already confirmed every call of ${plan.action} on guardian hub ${hub} (or it was executed): nothing to send`;
-      return sent;
+        result.note = `agent ${me} has already confirmed every call of ${plan.action} on guardian hub ${hub} (or it was executed): nothing to send`;
+      return result;
     },
   };
 }

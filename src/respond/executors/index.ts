@@ -14,6 +14,9 @@ import type { ChainConfig, ExecutorConfig, FirebreakConfig, SignerKeyRef } from 
 import { createEoaExecutor } from './eoa';
 import { createGuardianHubExecutor } from './guardian-hub';
 import { KeystoreError, openKeystore } from './keystore';
+import type { TxJournal } from './nonce';
+import { createSafeExecutor } from './safe';
+import { createTimelockExecutor } from './timelock';
 import type { Executor } from './types';
 
 export type { Executor, QuorumOutcome, QuorumProgress, SendContext, SentAction } from './types';
@@ -25,12 +28,31 @@ export interface ExecutorDeps {
   clientOf(chain: string): Client;
   /** Where secret references are resolved; process.env by default. */
   secrets?: SecretSource | undefined;
+  /** Where the key executors journal their nonces and signed transactions (`storeTxJournal(store.db)`); in memory when absent. */
+  journal?: TxJournal | undefined;
   common: Common;
 }
 
 /** Builds one executor from its config entry and its chain's config. */
 export function createExecutor(config: ExecutorConfig, chain: ChainConfig, deps: ExecutorDeps): Executor {
-  const privateKey = agentKey(config, deps.secrets);
+  if (config.type === 'safe') {
+    return createSafeExecutor({
+      id: config.id,
+      client: deps.clientOf(config.chain),
+      chainId: chain.id,
+      safe: config.safe,
+      multiSend: config.multiSend,
+      privateKeys: config.keys.map((k, i) =>
+        signerKey(k, `executors[${config.id}].keys[${i}]`, deps.secrets),
+      ),
+      priorityFeeGwei: config.priorityFeeGwei,
+      maxFeeGwei: config.maxFeeGwei,
+      dryRun: config.dryRun,
+      receiptPollMs: chain.pollIntervalMs,
+      common: deps.common,
+    });
+  }
+  const privateKey = signerKey(config.key, `executors[${config.id}].key`, deps.secrets);
   const shared = {
     id: config.id,
     client: deps.clientOf(config.chain),
@@ -42,11 +64,26 @@ export function createExecutor(config: ExecutorConfig, chain: ChainConfig, deps:
     receiptPollMs: chain.pollIntervalMs,
     common: deps.common,
   };
+  const journal = deps.journal ? { journal: deps.journal } : {};
   switch (config.type) {
     case 'eoa':
-      return createEoaExecutor(shared);
-    case 'guardian-hub':
-      return createGuardianHubExecutor({ ...shared, hub: config.hub });
+    case 'guardian-hub': {
+      const sending = {
+        ...shared,
+        ...journal,
+        ...(config.bumpAfterBlocks === undefined ? {} : { bumpAfterBlocks: config.bumpAfterBlocks }),
+        ...(config.bumpPercent === undefined ? {} : { bumpPercent: config.bumpPercent }),
+      };
+      return config.type === 'eoa'
+        ? createEoaExecutor(sending)
+        : createGuardianHubExecutor({ ...sending, hub: config.hub });
+    }
+    case 'timelock':
+      return createTimelockExecutor({
+        ...shared,
+        timelock: config.timelock,
+        delaySeconds: config.delaySeconds,
+      });
     default:
       throw new Error(`unknown executor type ${(config satisfies never as { type: string }).type}`);
   }
@@ -69,21 +106,21 @@ export function createExecutors(config: FirebreakConfig, deps: ExecutorDeps): Ma
   return executors;
 }
 
-function agentKey(config: ExecutorConfig, secrets: SecretSource | undefined): Hex {
-  if (!('env' in config.key)) return keystoreKey(config.id, config.key, secrets);
-  const key = resolveSecret(config.key, `executors[${config.id}].key`, secrets);
+/** Resolves a signing key reference (`where` names it in errors, e.g. `executors[guardian].key`). */
+function signerKey(ref: SignerKeyRef, where: string, secrets: SecretSource | undefined): Hex {
+  if (!('env' in ref)) return keystoreKey(where, ref, secrets);
+  const key = resolveSecret(ref, where, secrets);
   if (!/^0x[0-9a-fA-F]{64}$/.test(key)) {
     throw new FirebreakError(
       'ERR_CONFIG_INVALID',
-      `executors[${config.id}].key: environment variable ${config.key.env} does not hold a private key\n    fix: set it to a 0x-prefixed 32-byte hex key`,
+      `${where}: environment variable ${ref.env} does not hold a private key\n    fix: set it to a 0x-prefixed 32-byte hex key`,
     );
   }
   return key as Hex;
 }
 
 /** Opens an executor's encrypted keystore with the password its secret reference names. */
-function keystoreKey(id: string, ref: KeystoreRef, secrets: SecretSource | undefined): Hex {
-  const where = `executors[${id}].key`;
+function keystoreKey(where: string, ref: KeystoreRef, secrets: SecretSource | undefined): Hex {
   const password = resolveSecret(ref.password, `${where}.password`, secrets);
   const file = resolve(ref.keystore);
   let json: unknown;

@@ -4,11 +4,31 @@
  * whose transactions are only votes (a k-of-n quorum), whether the calls were made or still wait.
  */
 import type { Hex, TransactionReceipt } from 'viem';
+import type { SafeSigningRequest } from '../approvals';
 import type { ActionPlan } from '../types';
 
 export interface SendContext {
   /** Base fee of the block being responded to, to price the next one. */
   baseFeePerGas: bigint | null;
+  /**
+   * Priority mode: a pending transaction to beat into the block (an exploit seen in the mempool).
+   * The transactions are priced strictly above both its fee cap (what anvil and geth-style pools
+   * order by) and its tip (what block builders order by), within the configured `maxFeeGwei`.
+   */
+  outbid?: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+  /** Told what happens to the transactions after the broadcast: replaced with higher fees, or stopped by the fee cap. */
+  onProgress?(event: SendProgress): void;
+}
+
+/** A step of the sending after the broadcast, for the incident timeline. */
+export interface SendProgress {
+  type: 'replaced' | 'fee-capped' | 'rebroadcast';
+  /** One line for the timeline, e.g. "nonce 7 not mined after 3 blocks: replaced 0xab… with 0xcd… (fee cap 3 → 21 gwei, tip 1 → 1.125 gwei)". */
+  summary: string;
+  nonce: number;
+  /** The hash now standing for the transaction (after a replacement, the new one). */
+  txHash: Hex;
+  details: Record<string, unknown>;
 }
 
 /** Where a quorum executor's calls stand once its own transactions are mined. */
@@ -24,6 +44,23 @@ export interface QuorumProgress {
    * voided); null when the executor stopped watching (shutdown, or the chain stopped answering).
    */
   outcome?: Promise<QuorumOutcome | null>;
+  /** When the quorum waits for people's signatures (a Safe's owners): what they sign, and where theirs go. */
+  signatures?: PendingSignatures;
+}
+
+/** Signatures a quorum waits for from people (`firebreak approve <id> --key-env VAR`). */
+export interface PendingSignatures {
+  /** What the signers sign (a Safe transaction: its EIP-712 message, owners and threshold). */
+  request: SafeSigningRequest;
+  /** The signatures so far (the agents' first). */
+  collected: { signer: Hex; signature: Hex }[];
+  /**
+   * Hands in a signature already checked (`checkDecision`: an owner's, of this hash, new); once the
+   * threshold is met the transaction is executed and `outcome` settles.
+   */
+  add(signer: Hex, signature: Hex): Promise<void>;
+  /** Ends the wait unexecuted (a rejection): `outcome` settles with the reason. */
+  cancel(reason: string): void;
 }
 
 export type QuorumOutcome =
@@ -35,17 +72,29 @@ export interface SentAction {
   txHashes: Hex[];
   /** Monotonic milliseconds (clock.monotonic) right after the last broadcast. */
   sentAt: number;
-  /** Resolves when every transaction is mined; rejects if one reverts or is dropped. */
+  /**
+   * Resolves when every transaction is mined, with the receipt of whichever version of each was
+   * mined (the original or a fee-bumped replacement); rejects if one reverts, or its nonce is
+   * taken by another transaction.
+   */
   receipts: Promise<TransactionReceipt[]>;
-  /** Why nothing was sent, when `txHashes` is empty. */
+  /** Why nothing was sent, when `txHashes` is empty; or why the price could not outbid `SendContext.outbid`. */
   note?: string;
+  /**
+   * Every hash broadcast for this action so far, in nonce order, replacements included (a stuck
+   * transaction's replacement appears here after `txHashes` was returned). Record these once the
+   * receipts resolve.
+   */
+  allTxHashes?(): Hex[];
+  /** True when every transaction was signed before (by an earlier process) and is only followed now. */
+  resumed?: boolean;
   /** Quorum executors only: after the receipts, whether the calls were made or wait for more agents. */
   quorum?: Promise<QuorumProgress>;
 }
 
 export interface Executor {
   id: string;
-  type: 'eoa' | 'guardian-hub';
+  type: 'eoa' | 'guardian-hub' | 'safe' | 'timelock';
   /** The address that signs (the guardian, or this agent's key on the hub). */
   address: Hex;
   dryRun: boolean;
@@ -57,4 +106,10 @@ export interface Executor {
   simulate(plan: ActionPlan): Promise<bigint[]>;
   /** Signs and broadcasts the plan's calls (after `simulate`). */
   send(plan: ActionPlan, gas: bigint[], ctx: SendContext): Promise<SentAction>;
+  /**
+   * Reconciles the nonce journal with the chain (at start; `send` does it too, first): heals a
+   * nonce gap a crash left, rebroadcasts and watches (fee-bumping) transactions an earlier process
+   * left pending.
+   */
+  resume?(): Promise<void>;
 }

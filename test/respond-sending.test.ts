@@ -1,0 +1,329 @@
+// Sending (issue 6): the eoa executor on the embedded chain with a real Aave v3 market and the store's
+// nonce journal. A stuck (underpriced) pause transaction is replaced with bumped fees and mined, and
+// its receipts promise resolves with the replacement's receipt; the configured fee cap stops a bump
+// and says so; a nonce gap a crash left is healed (with the journaled transaction while it is still
+// wanted, with a zero-value transfer to self when it is not); a restarted executor reuses the
+// transaction it signed for an action instead of signing a second one; simulation runs against the
+// pending state too.
+import { type Address, encodeFunctionData, type Hex, keccak256, parseGwei, toHex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { getTransaction, getTransactionCount, getTransactionReceipt, sendRawTransaction } from 'viem/actions';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createEmbeddedChain, type EmbeddedChain } from '../src/chain/embedded';
+import { createCommon } from '../src/common/common';
+import { isFirebreakError } from '../src/common/errors';
+import { aclManagerAbi, poolConfiguratorAbi } from '../src/protocols/aave-v3/abi';
+import { freezeReserve, pauseReserve } from '../src/protocols/aave-v3/actions';
+import { readReserveConfiguration } from '../src/protocols/aave-v3/reader';
+import { createEoaExecutor } from '../src/respond/executors/eoa';
+import { callKey, type ExecutorTx, storeTxJournal, type TxJournal } from '../src/respond/executors/nonce';
+import type { SendProgress } from '../src/respond/executors/types';
+import type { ActionPlan, PlannedCall } from '../src/respond/types';
+import { openStore, type Store } from '../src/store/store';
+import { deploySendingMarket, type SendingMarket } from './support/sending-market';
+
+describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state simulation', () => {
+  let chain: EmbeddedChain;
+  let m: SendingMarket;
+  let store: Store;
+  let journal: TxJournal;
+  let snapshot: Hex;
+  const common = createCommon();
+
+  const guardian = () => chain.accounts[1]!;
+  const client = () => chain.client;
+  const request = (method: string, params: unknown[] = []) =>
+    chain.provider.request({ method, params } as never) as Promise<unknown>;
+  const nonceOf = (blockTag: 'latest' | 'pending' = 'latest') =>
+    getTransactionCount(client(), { address: guardian().address, blockTag });
+  const config = (asset: Address) => readReserveConfiguration(client(), m.market.pool, asset);
+
+  const executor = (options: { maxFeeGwei?: number; priorityFeeGwei?: number } = {}) =>
+    createEoaExecutor({
+      id: 'guardian',
+      client: client(),
+      chainId: chain.chainId,
+      privateKey: guardian().privateKey,
+      priorityFeeGwei: options.priorityFeeGwei ?? 1,
+      maxFeeGwei: options.maxFeeGwei ?? 500,
+      bumpAfterBlocks: 2,
+      bumpPercent: 12.5,
+      dryRun: false,
+      receiptPollMs: 5,
+      journal,
+      common,
+    });
+
+  const plan = (id: string, calls: PlannedCall[]): ActionPlan => ({
+    id,
+    action: 'aave-v3.pause-reserve',
+    chainId: chain.chainId,
+    incidentId: 'incident',
+    playbookId: 'playbook',
+    riskReducing: true,
+    calls,
+    effects: [],
+    blastRadius: '',
+  });
+
+  /** Mines a block every few milliseconds until `promise` settles (at most `max` blocks). */
+  const mineUntil = async <T>(promise: Promise<T>, max = 40): Promise<{ value: T; blocks: number }> => {
+    let settled = false;
+    const watched = promise.finally(() => {
+      settled = true;
+    });
+    watched.catch(() => undefined);
+    let blocks = 0;
+    while (!settled && blocks < max) {
+      await chain.mine();
+      blocks++;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    return { value: await watched, blocks };
+  };
+
+  beforeAll(async () => {
+    chain = await createEmbeddedChain({ accounts: 3 });
+    m = await deploySendingMarket(client(), chain.accounts[0]!.account, guardian().address);
+    store = await openStore({ memory: true });
+    journal = storeTxJournal(store.db);
+    snapshot = await chain.snapshot();
+  }, 60_000);
+
+  beforeEach(async () => {
+    await chain.revert(snapshot);
+    snapshot = await chain.snapshot();
+    await chain.setAutomine(true);
+    await store.db.deleteFrom('executor_txs').execute();
+  });
+
+  afterEach(async () => {
+    await chain.setAutomine(true);
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await chain?.close();
+  });
+
+  it('replaces a stuck, underpriced pause transaction with bumped fees; the receipts are the replacement’s', async () => {
+    await chain.setAutomine(false);
+    await request('hardhat_setNextBlockBaseFeePerGas', [toHex(parseGwei('10'))]);
+    await chain.mine();
+    const before = await nonceOf();
+    const eoa = executor();
+    const pause = plan('stuck-pause', [pauseReserve(m.market, m.usdc)]);
+    const gas = await eoa.simulate(pause);
+    const events: SendProgress[] = [];
+    // Priced off a stale base fee (1 gwei): fee cap 2 × 1 + 1 = 3 gwei, under the chain's ~10 gwei.
+    const sent = await eoa.send(pause, gas, {
+      baseFeePerGas: parseGwei('1'),
+      onProgress: (e) => events.push(e),
+    });
+    const original = sent.txHashes[0]!;
+    const pending = await getTransaction(client(), { hash: original });
+    expect(pending.maxFeePerGas).toBe(parseGwei('3'));
+
+    const { value: receipts, blocks } = await mineUntil(sent.receipts);
+    const all = sent.allTxHashes!();
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    expect(all[0]).toBe(original);
+    expect(receipts).toHaveLength(1);
+    expect(receipts[0]!.transactionHash).toBe(all[all.length - 1]);
+    expect(receipts[0]!.status).toBe('success');
+    await expect(getTransactionReceipt(client(), { hash: original })).rejects.toThrow();
+    expect((await config(m.usdc)).isPaused).toBe(true);
+    expect(await nonceOf()).toBe(before + 1); // one nonce, however many versions
+    const replaced = events.filter((e) => e.type === 'replaced');
+    expect(replaced.length).toBe(all.length - 1);
+    expect(replaced[0]!.summary).toMatch(
+      /nonce \d+ not mined after 2 blocks: replaced 0x[0-9a-f]{64} with 0x/,
+    );
+    const mined = await getTransaction(client(), { hash: receipts[0]!.transactionHash });
+    expect(mined.maxFeePerGas! * 10_000n).toBeGreaterThanOrEqual(parseGwei('3') * 11_250n);
+    expect(mined.maxPriorityFeePerGas! * 10_000n).toBeGreaterThanOrEqual(parseGwei('1') * 11_250n);
+    const row = await store.db.selectFrom('executor_txs').selectAll().executeTakeFirstOrThrow();
+    expect([row.status, row.mined_hash, row.hashes]).toEqual(['mined', receipts[0]!.transactionHash, all]);
+    process.stdout.write(
+      `stuck pause: ${all.length - 1} replacement(s), mined ${blocks} blocks after the send at ${mined.maxFeePerGas! / 10n ** 9n} gwei fee cap\n`,
+    );
+  });
+
+  it('stops bumping at the configured maxFeeGwei, says so, and the transaction lands when the base fee falls', async () => {
+    await chain.setAutomine(false);
+    await request('hardhat_setNextBlockBaseFeePerGas', [toHex(parseGwei('10'))]);
+    await chain.mine();
+    const eoa = executor({ maxFeeGwei: 5 });
+    const pause = plan('capped-pause', [pauseReserve(m.market, m.usdc)]);
+    const events: SendProgress[] = [];
+    const sent = await eoa.send(pause, await eoa.simulate(pause), {
+      baseFeePerGas: parseGwei('1'),
+      onProgress: (e) => events.push(e),
+    });
+    // Empty blocks lower the base fee by 12.5 % each: ~10 → under 5 gwei after 6 blocks.
+    const { value: receipts } = await mineUntil(sent.receipts, 30);
+    expect(events.map((e) => e.type)).toEqual(['replaced', 'fee-capped']);
+    expect(events[1]!.summary).toContain('fee bump stopped by the configured maxFeeGwei 5 gwei');
+    const all = sent.allTxHashes!();
+    expect(all).toHaveLength(2);
+    expect(receipts[0]!.transactionHash).toBe(all[1]);
+    expect((await getTransaction(client(), { hash: all[1]! })).maxFeePerGas).toBe(parseGwei('5'));
+    expect((await config(m.usdc)).isPaused).toBe(true);
+  });
+
+  /** What a process that crashed mid-send leaves: a journaled, signed transaction, maybe broadcast. */
+  const journalSigned = async (nonce: number, actionId: string, call: PlannedCall, broadcast: boolean) => {
+    const account = privateKeyToAccount(guardian().privateKey);
+    const data = encodeFunctionData({
+      abi: call.abi,
+      functionName: call.functionName,
+      args: call.args as never,
+    });
+    const tx: ExecutorTx = {
+      chainId: chain.chainId,
+      address: guardian().address.toLowerCase() as Hex,
+      nonce,
+      actionId,
+      callKey: callKey({ to: call.to, data }),
+      to: call.to,
+      data,
+      value: 0n,
+      gas: 200_000n,
+      maxFeePerGas: parseGwei('50'),
+      maxPriorityFeePerGas: parseGwei('2'),
+      hashes: [],
+      status: 'pending',
+      minedHash: null,
+      createdAt: Date.now(),
+      updatedAt: Date.now(),
+    };
+    const raw = await account.signTransaction({
+      type: 'eip1559',
+      chainId: chain.chainId,
+      nonce,
+      to: tx.to,
+      data,
+      gas: tx.gas,
+      maxFeePerGas: tx.maxFeePerGas,
+      maxPriorityFeePerGas: tx.maxPriorityFeePerGas,
+    });
+    tx.hashes.push(keccak256(raw));
+    await journal.put([tx]);
+    if (broadcast) await sendRawTransaction(client(), { serializedTransaction: raw });
+    return tx;
+  };
+
+  /** Mines until the guardian's mined nonce reaches `target` (at most 20 blocks). */
+  const mineToNonce = async (target: number) => {
+    for (let i = 0; i < 20 && (await nonceOf()) < target; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      await chain.mine();
+    }
+  };
+
+  it('heals a nonce gap after a crash with the journaled transaction while it is still wanted', async () => {
+    await chain.setAutomine(false); // a node that queues a transaction above a gap (EDR refuses to while automining)
+    const n = await nonceOf('pending');
+    // The crashed process took n (pause USDC) and n+1 (freeze WETH) and broadcast only n+1: stuck behind the gap.
+    const pause = await journalSigned(n, 'gap-pause', pauseReserve(m.market, m.usdc), false);
+    const freeze = await journalSigned(n + 1, 'gap-freeze', freezeReserve(m.market, m.weth), true);
+    await chain.mine();
+    await chain.mine();
+    expect(await nonceOf()).toBe(n);
+    await expect(getTransactionReceipt(client(), { hash: freeze.hashes[0]! })).rejects.toThrow();
+
+    // The restart: a new executor over the same journal.
+    const restarted = executor();
+    await restarted.resume!();
+    await mineToNonce(n + 2);
+    expect(await nonceOf()).toBe(n + 2);
+    expect((await config(m.usdc)).isPaused).toBe(true);
+    expect((await config(m.weth)).isFrozen).toBe(true);
+    const r0 = await getTransactionReceipt(client(), { hash: pause.hashes[0]! });
+    expect(r0.status).toBe('success');
+
+    // The responder asking again for the same action sends nothing new: the journaled transaction stands for it.
+    await chain.setAutomine(true);
+    const again = await restarted.send(plan('gap-pause', [pauseReserve(m.market, m.usdc)]), [200_000n], {
+      baseFeePerGas: null,
+    });
+    expect(again.txHashes).toEqual([pause.hashes[0]]);
+    expect((await again.receipts)[0]!.transactionHash).toBe(pause.hashes[0]);
+    expect(await nonceOf('pending')).toBe(n + 2);
+  });
+
+  it('heals a nonce gap with a zero-value transfer to self when the journaled transaction is no longer wanted', async () => {
+    await chain.setAutomine(false);
+    const n = await nonceOf('pending');
+    // Nonce n carried a call that now reverts (freezing an asset that is not a reserve).
+    const bogus: PlannedCall = {
+      to: m.market.poolConfigurator,
+      abi: poolConfiguratorAbi,
+      functionName: 'setReserveFreeze',
+      args: [guardian().address, true],
+      description: 'freeze a non-reserve',
+    };
+    await journalSigned(n, 'gap-unwanted', bogus, false);
+    const freeze = await journalSigned(n + 1, 'gap-freeze-2', freezeReserve(m.market, m.weth), true);
+    const restarted = executor();
+    const report = restarted.resume!();
+    await report;
+    await mineToNonce(n + 2);
+    expect(await nonceOf()).toBe(n + 2);
+    const row = await store.db
+      .selectFrom('executor_txs')
+      .selectAll()
+      .where('nonce', '=', BigInt(n))
+      .executeTakeFirstOrThrow();
+    expect(row.status).toBe('filled');
+    const filler = await getTransaction(client(), { hash: row.hashes[row.hashes.length - 1]! });
+    expect([filler.to, filler.value, filler.input, filler.nonce]).toEqual([
+      guardian().address.toLowerCase(),
+      0n,
+      '0x',
+      n,
+    ]);
+    expect((await getTransactionReceipt(client(), { hash: freeze.hashes[0]! })).status).toBe('success');
+    expect((await config(m.weth)).isFrozen).toBe(true);
+  });
+
+  it('a restarted executor reuses the pending transaction it signed for the action instead of signing a second one', async () => {
+    await chain.setAutomine(false);
+    const before = await nonceOf('pending');
+    const first = executor();
+    const pause = plan('restart-pause', [pauseReserve(m.market, m.usdc)]);
+    const sent = await first.send(pause, await first.simulate(pause), { baseFeePerGas: null });
+    const second = executor(); // the process restarted before the transaction was mined
+    const again = await second.send(pause, await second.simulate(pause), { baseFeePerGas: null });
+    expect(again.txHashes).toEqual(sent.txHashes);
+    expect(await nonceOf('pending')).toBe(before + 1);
+    await chain.mine();
+    const [a, b] = await Promise.all([sent.receipts, again.receipts]);
+    expect(a[0]!.transactionHash).toBe(b[0]!.transactionHash);
+    expect(await nonceOf()).toBe(before + 1);
+  });
+
+  it('simulates against the pending state: refuses a pause that a pending transaction would make revert', async () => {
+    await chain.setAutomine(false);
+    const eoa = executor();
+    const pause = plan('pending-sim', [pauseReserve(m.market, m.usdc)]);
+    expect((await eoa.simulate(pause))[0]).toBeGreaterThan(0n);
+    // The ACL admin's pending transaction takes the guardian's EMERGENCY_ADMIN role away.
+    const deployer = chain.accounts[0]!;
+    await client().writeContract({
+      address: m.market.aclManager,
+      abi: aclManagerAbi,
+      functionName: 'removeEmergencyAdmin',
+      args: [guardian().address],
+      account: deployer.account,
+      chain: chain.chain,
+    });
+    const error = await eoa.simulate(pause).catch((e: unknown) => e);
+    expect(isFirebreakError(error, 'ERR_SIMULATION_FAILED')).toBe(true);
+    expect((error as Error).message).toContain('reverted against the pending state');
+    // Against the latest block alone it would have passed: the role is still there.
+    await chain.mine();
+    const latest = await eoa.simulate(pause).catch((e: unknown) => e);
+    expect((latest as Error).message).toContain('reverted against the latest block');
+  });
+});
