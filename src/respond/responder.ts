@@ -251,6 +251,11 @@ export function createResponder(options: ResponderOptions): Responder {
       }
       return;
     }
+    const executor = options.executors.get(decision.step.executor);
+    // The simulation only reads: it runs while the guardrails, the evidence quorum and the action's
+    // record are checked and written (the kill-switch refuses everything, so nothing runs then).
+    const simulation = executor && !options.guardrails.killSwitch ? executor.simulate(plan) : undefined;
+    simulation?.catch(() => undefined);
     const verdict = await guardrails(plan, decision);
     if (!verdict.ok) {
       await stop(plan, 'refused', verdict.reason, {
@@ -260,7 +265,6 @@ export function createResponder(options: ResponderOptions): Responder {
       });
       return;
     }
-    const executor = options.executors.get(decision.step.executor);
     if (!executor) {
       await incidents.record(
         incidentId,
@@ -288,7 +292,7 @@ export function createResponder(options: ResponderOptions): Responder {
     await save(plan, 'planned');
     let gas: bigint[];
     try {
-      gas = await executor.simulate(plan);
+      gas = await (simulation ?? executor.simulate(plan));
     } catch (error) {
       retrySoon(decision, plan.id); // the state may change: retry next block, a few times
       await stop(plan, 'refused', describeError(error), {
@@ -298,13 +302,16 @@ export function createResponder(options: ResponderOptions): Responder {
       });
       return;
     }
-    await incidents.record(
+    // Written while the transactions go out (the timeline keeps the order: the store takes writes in turn).
+    const simulated = incidents.record(
       incidentId,
       'simulated',
       `simulated ${plan.calls.map((c) => c.description).join(' + ')}: no revert`,
       { actionId: plan.id, gas: gas.map(String), blastRadius: plan.blastRadius },
       block,
     );
+    simulated.catch(() => undefined);
+    if (executor.dryRun || decision.step.autonomy === 'approve') await simulated;
     if (executor.dryRun) {
       // Refused, not planned: a dry run must not block a real execution later.
       await stop(plan, 'refused', 'dry run: simulated, not sent', {
@@ -318,7 +325,7 @@ export function createResponder(options: ResponderOptions): Responder {
       await requestApproval(decision, plan, executor, event);
       return;
     }
-    await sendPlan(decision, plan, executor, gas, event);
+    await sendPlan(decision, plan, executor, gas, event, simulated);
   };
 
   /** A human decides: the checks of every path (recipients, declared changes) and the kill-switch; the automatic path's own rules otherwise. */
@@ -337,6 +344,8 @@ export function createResponder(options: ResponderOptions): Responder {
     executor: Executor,
     gas: bigint[],
     event: BlockEvent,
+    /** A timeline write still in flight that must land before this send's own entries. */
+    before?: Promise<unknown>,
   ) => {
     const incidentId = plan.incidentId;
     const block = event.block.number;
@@ -358,6 +367,7 @@ export function createResponder(options: ResponderOptions): Responder {
               common.logger.error({ err: describeError(error) }, 'recording a send step failed'),
             ),
       });
+      await before?.catch(() => undefined);
     } catch (error) {
       retrySoon(decision, plan.id); // a send can fail transiently: retry next block, a few times
       await stop(plan, 'failed', describeError(error), {

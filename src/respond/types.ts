@@ -14,6 +14,12 @@ export interface PlannedCall {
   args: readonly unknown[];
   /** One line a human reads on the timeline, e.g. "freeze WETH reserve". */
   description: string;
+  /**
+   * A gas limit known to be ample for this call (a PoolConfigurator setter). Executors then simulate
+   * the call with it (one execution per state) instead of estimating (a binary search of
+   * executions): the fast path of a containing action.
+   */
+  gas?: bigint;
 }
 
 /** A state read that must give `expected` once the action has landed. */

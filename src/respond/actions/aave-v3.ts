@@ -24,6 +24,9 @@ import { readReserveConfiguration, readReserveTokens } from '../../protocols/aav
 import type { PlanBuilder } from '../responder';
 import type { ActionPlan, EffectCheck, PlannedCall, PlannedChange } from '../types';
 
+/** Gas limit of one PoolConfigurator setter (they use 30k–90k): ample, and the simulation runs with it. */
+const CONFIGURATOR_SETTER_GAS = 300_000n;
+
 export interface AavePlanBuilderOptions {
   clientFor(chainId: number): Client | undefined;
   marketsByAddress: ReadonlyMap<Hex, AaveMarketAddresses>;
@@ -162,7 +165,8 @@ export function createAavePlanBuilder(options: AavePlanBuilderOptions): PlanBuil
       incidentId: decision.result.incident.id,
       playbookId: decision.playbook.id,
       riskReducing: true,
-      calls,
+      // PoolConfigurator setters use well under 100k gas: simulated with a fixed limit, not estimated.
+      calls: calls.map((c) => ({ ...c, gas: CONFIGURATOR_SETTER_GAS })),
       effects,
       blastRadius,
       changes,

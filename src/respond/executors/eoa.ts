@@ -18,7 +18,7 @@ import {
   type TransactionReceipt,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { estimateContractGas } from 'viem/actions';
+import { simulateContract as callContract, estimateContractGas } from 'viem/actions';
 import type { Common } from '../../common/common';
 import { describeError, FirebreakError } from '../../common/errors';
 import { feePolicy } from './fees';
@@ -59,6 +59,8 @@ export function createEoaExecutor(options: EoaExecutorOptions): Executor {
     address: account.address,
     dryRun: options.dryRun,
     async simulate(plan) {
+      // What sending begins with is read while the calls are simulated.
+      if (!options.dryRun) sender.prefetch(plan.id);
       return Promise.all(
         plan.calls.map(async (call) => {
           try {
@@ -214,9 +216,10 @@ export function isRevert(error: unknown): boolean {
  */
 export async function gasLimitFor(
   client: Client,
-  call: { to: Hex; abi: readonly unknown[]; functionName: string; args: readonly unknown[] },
+  call: { to: Hex; abi: readonly unknown[]; functionName: string; args: readonly unknown[]; gas?: bigint },
   account: { address: Hex } | Hex,
 ): Promise<bigint> {
+  if (call.gas !== undefined) return simulateWithLimit(client, { ...call, gas: call.gas }, account);
   const estimate = (blockTag: 'latest' | 'pending') =>
     estimateContractGas(client, {
       address: call.to,
@@ -226,18 +229,59 @@ export async function gasLimitFor(
       account: account as never,
       blockTag,
     });
+  // Against the pending state one execution (eth_call) tells whether it would revert; the gas limit
+  // comes from the latest state's estimate (a binary search of executions) plus the margin.
+  const callPending = () =>
+    callContract(client, {
+      address: call.to,
+      abi: call.abi as never,
+      functionName: call.functionName as never,
+      args: call.args as never,
+      account: account as never,
+      blockTag: 'pending',
+    });
   const tryPending = !noPendingState.has(client);
   const [latest, pending] = await Promise.allSettled([
     estimate('latest'),
-    tryPending ? estimate('pending') : Promise.resolve(null),
+    tryPending ? callPending() : Promise.resolve(null),
   ]);
   if (latest.status === 'rejected') throw new RevertedAgainst('latest', latest.reason);
-  let gas = latest.value;
+  const gas = latest.value;
   if (pending.status === 'rejected') {
     if (isRevert(pending.reason)) throw new RevertedAgainst('pending', pending.reason);
     noPendingState.add(client); // the node does not simulate against its pending block
-  } else if (pending.value !== null && pending.value > gas) gas = pending.value;
+  }
   return (gas * 13n) / 10n + 10_000n;
+}
+
+/**
+ * A call whose gas limit is known (`PlannedCall.gas`): executed once against the latest and once
+ * against the pending state with that limit, in parallel; throws the revert (naming the state) if
+ * either reverts, e.g. out of gas; returns the limit.
+ */
+async function simulateWithLimit(
+  client: Client,
+  call: { to: Hex; abi: readonly unknown[]; functionName: string; args: readonly unknown[]; gas: bigint },
+  account: { address: Hex } | Hex,
+): Promise<bigint> {
+  const run = (blockTag: 'latest' | 'pending') =>
+    callContract(client, {
+      address: call.to,
+      abi: call.abi as never,
+      functionName: call.functionName as never,
+      args: call.args as never,
+      account: account as never,
+      gas: call.gas,
+      blockTag,
+    });
+  const tryPending = !noPendingState.has(client);
+  const [latest, pending] = await Promise.allSettled([run('latest'), tryPending ? run('pending') : null]);
+  if (latest.status === 'rejected') throw new RevertedAgainst('latest', latest.reason);
+  if (pending.status === 'rejected') {
+    if (isRevert(pending.reason)) throw new RevertedAgainst('pending', pending.reason);
+    noPendingState.add(client);
+  }
+  return call.gas;
 }
 
 export function firstLine(error: unknown): string {

@@ -84,6 +84,11 @@ export interface Sender {
   readonly address: Hex;
   /** Reconciles the journal with the chain, once per process (later calls return the same result). */
   resume(): Promise<HealReport>;
+  /**
+   * Starts the reads `send` begins with (the action's journal rows, the latest and pending nonce
+   * counts) while the caller simulates; a `send` for the action within a few seconds uses them.
+   */
+  prefetch(actionId: string): void;
   send(actionId: string, items: readonly SendItem[], ctx: SendContext): Promise<SendResult>;
 }
 
@@ -442,19 +447,39 @@ export function createSender(options: SenderOptions): Sender {
     return ready;
   };
 
+  type Opening = [ExecutorTx[], [number, number]];
+  /** Reads started by `prefetch`, by action id, with when they started. */
+  const prefetched = new Map<string, { at: number; reads: Promise<Opening> }>();
+  const openingReads = (actionId: string): Promise<Opening> =>
+    Promise.all([
+      journal.forAction(chainId, address, actionId),
+      Promise.all([count('latest'), count('pending')]),
+    ]);
+  const PREFETCH_TTL_MS = 3_000;
+
+  const prefetch = (actionId: string) => {
+    const reads = openingReads(actionId);
+    reads.catch(() => undefined);
+    prefetched.set(actionId, { at: performance.now(), reads });
+  };
+
   const send = async (
     actionId: string,
     items: readonly SendItem[],
     ctx: SendContext,
   ): Promise<SendResult> => {
     await resume();
+    const early = prefetched.get(actionId);
+    prefetched.delete(actionId);
     return locked(async () => {
       const listener = ctx.onProgress?.bind(ctx);
-      // The journal and the chain's counts at once (the counts are needed unless every call reuses a transaction).
-      const [previous, counts] = await Promise.all([
-        journal.forAction(chainId, address, actionId),
-        Promise.all([count('latest'), count('pending')]),
-      ]);
+      // The journal and the chain's counts at once (the counts are needed unless every call
+      // reuses a transaction); started during the simulation when the executor prefetched them. A
+      // count read a moment early is safe: this process's own transactions are counted by `top`.
+      const [previous, counts] =
+        early && performance.now() - early.at < PREFETCH_TTL_MS
+          ? await early.reads.catch(() => openingReads(actionId))
+          : await openingReads(actionId);
       // A call of this action signed before (by this process or one that crashed) is never signed
       // under a second nonce: that transaction stands for it.
       const usable = new Map<string, ExecutorTx>();
@@ -563,7 +588,7 @@ export function createSender(options: SenderOptions): Sender {
     });
   };
 
-  return { address: account.address, resume, send };
+  return { address: account.address, resume, prefetch, send };
 }
 
 function maxOf(a: bigint, b: bigint): bigint {
