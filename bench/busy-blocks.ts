@@ -8,10 +8,11 @@
  * their state, the pieces joined into one file.
  *
  * Generating and recording takes minutes, so the file is cached under .firebreak/cache/bench/,
- * keyed by everything that shapes it (scenario file, generator bytecode, sizes, recording format).
+ * keyed by everything that shapes it (scenario file, generator bytecode, sizes, recording format
+ * version): a new format makes a new file, and the stale ones are removed then.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeFunctionData, type Hex, keccak256, toHex } from 'viem';
 import { deployArtifact, firebreakArtifact } from '../src/chain/artifacts';
@@ -38,16 +39,20 @@ export async function busyBlocksRecording(
   const key = createHash('sha256')
     .update(readFileSync(scenarioFile))
     .update(generator.bytecode)
-    .update(`${BLOCKS}/${TRANSFERS}/v${RECORDING_VERSION}/blocked-gzip`)
+    .update(`${BLOCKS}/${TRANSFERS}/v${RECORDING_VERSION}`)
     .digest('hex')
     .slice(0, 16);
   const dir = join(defaultCacheDir(), 'bench');
-  const path = join(dir, `busy-blocks-${key}.jsonl.gz`);
+  const name = `busy-blocks-${key}.rec.gz`;
+  const path = join(dir, name);
   if (existsSync(path)) {
     log(`replay: using the cached recording ${path}`);
     return { path, blocks: BLOCKS };
   }
   mkdirSync(dir, { recursive: true });
+  // Recordings of other keys (an older format, other sizes) would only fill the disk.
+  for (const stale of readdirSync(dir))
+    if (stale.startsWith('busy-blocks-') && stale !== name) rmSync(join(dir, stale), { force: true });
   log(`replay: generating ${BLOCKS} blocks × ${TRANSFERS} transfers on anvil (once; cached)`);
   const prepared = await prepareDrill(scenario, () => {}, { evm: 'anvil' });
   const { chain, market } = prepared;

@@ -1,9 +1,10 @@
 /**
  * Chain — blocked gzip: a gzip file written as a series of independent gzip members of about 1 MiB
- * of text each, every member's size in its header (an `FB` extra subfield, as BGZF does in
- * genomics). Any gzip reader reads it as one stream (`zcat` works); this reader inflates several
- * members at once on libuv's threads, so decompression no longer holds back a consumer that parses
- * a recording at hundreds of megabytes a second (replay, `src/chain/recording.ts`).
+ * each, every member's size in its header (an `FB` extra subfield, as BGZF does in genomics). Any
+ * gzip reader reads it as one stream (`zcat` works); this reader inflates several members at once
+ * on libuv's threads, so decompression overlaps a consumer on the main thread (replay,
+ * `src/chain/recording.ts`). A member ends where a write ended: a write (a text line, a recording's
+ * frame) is never split across members, so each member can be parsed on its own.
  *
  * Member layout (RFC 1952): 1f 8b 08 04 | mtime 0 | xfl 0 | os ff | xlen 8 | 'F' 'B' 4 0 | member
  * size (u32 LE) | raw deflate | crc32 (u32 LE) | input size (u32 LE).
@@ -13,10 +14,11 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { promisify } from 'node:util';
-import { crc32, createGunzip, deflateRaw, inflateRaw } from 'node:zlib';
+import { crc32, createGunzip, deflateRaw, gunzip as zlibGunzip } from 'node:zlib';
 
 const deflate = promisify(deflateRaw);
-const inflate = promisify(inflateRaw);
+const gunzip = promisify(zlibGunzip);
+const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 const HEADER = 20;
 const TRAILER = 8;
@@ -51,7 +53,8 @@ function memberSize(header: Buffer): number | undefined {
 }
 
 export interface BlockedGzipWriter {
-  write(text: string): Promise<void>;
+  /** Appends text (UTF-8) or bytes; one write is never split across members. */
+  write(data: string | Buffer): Promise<void>;
   /** Flushes the last member and closes the file; returns the bytes written. */
   end(): Promise<number>;
   destroy(): Promise<void>;
@@ -63,12 +66,12 @@ export function createBlockedGzipWriter(path: string, level = 6): BlockedGzipWri
   file.on('error', (error) => {
     failed = error;
   });
-  let pending: string[] = [];
+  let pending: Buffer[] = [];
   let pendingLength = 0;
   let bytes = 0;
   const flush = async () => {
     if (pending.length === 0) return;
-    const text = Buffer.from(pending.join(''), 'utf8');
+    const text = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLength);
     pending = [];
     pendingLength = 0;
     const out = member(text, await deflate(text, { level }));
@@ -76,10 +79,11 @@ export function createBlockedGzipWriter(path: string, level = 6): BlockedGzipWri
     if (!file.write(out)) await once(file, 'drain');
   };
   return {
-    async write(text) {
+    async write(data) {
       if (failed) throw failed;
-      pending.push(text);
-      pendingLength += text.length;
+      const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      pending.push(chunk);
+      pendingLength += chunk.length;
       if (pendingLength >= MEMBER_TEXT) await flush();
     },
     async end() {
@@ -97,10 +101,21 @@ export function createBlockedGzipWriter(path: string, level = 6): BlockedGzipWri
 }
 
 /**
- * The decompressed text of a gzip file, in order, in chunks. A blocked-gzip file is inflated
- * several members at a time; any other gzip file is streamed through one inflater.
+ * The decompressed text of a gzip file, in order, in chunks (a chunk never ends inside a character).
  */
 export async function* readGzipText(path: string): AsyncGenerator<string> {
+  const utf8 = new StringDecoder('utf8');
+  for await (const chunk of readGzipChunks(path)) yield utf8.write(chunk);
+  const rest = utf8.end();
+  if (rest.length > 0) yield rest;
+}
+
+/**
+ * The decompressed bytes of a gzip file, in order, in chunks: one chunk per member of a
+ * blocked-gzip file (several inflated at a time); any other gzip file is streamed through one
+ * inflater, in chunks of any size.
+ */
+export async function* readGzipChunks(path: string): AsyncGenerator<Buffer> {
   const handle = await open(path, 'r');
   let offset = 0;
   try {
@@ -118,17 +133,21 @@ export async function* readGzipText(path: string): AsyncGenerator<string> {
       const length = memberSize(header);
       if (bytesRead < HEADER || length === undefined || at + length > size)
         throw new Error(`the file is cut short or damaged at byte ${at} (not a complete gzip member)`);
-      const body = Buffer.allocUnsafe(length - HEADER);
-      await handle.read(body, 0, body.length, at + HEADER);
-      const compressed = body.subarray(0, body.length - TRAILER);
-      const crc = body.readUInt32LE(body.length - TRAILER);
-      const isize = body.readUInt32LE(body.length - 4);
-      // One output chunk of the known size: no concatenation of 16 KiB pieces afterwards.
-      const text = inflate(compressed, { chunkSize: Math.max(64 * 1024, isize) }).then((out) => {
-        if (out.length !== isize || crc32(out) !== crc)
-          throw new Error(`gzip member at byte ${at} is damaged (length or CRC mismatch)`);
-        return out;
-      });
+      const whole = Buffer.allocUnsafe(length);
+      header.copy(whole, 0);
+      await handle.read(whole, HEADER, length - HEADER, at + HEADER);
+      const isize = whole.readUInt32LE(length - 4);
+      // Inflated and CRC-checked on libuv's threads (gunzip checks the trailer), into one output
+      // chunk of the known size: no concatenation of 16 KiB pieces afterwards.
+      const text = gunzip(whole, { chunkSize: Math.max(64 * 1024, isize) }).then(
+        (out) => {
+          if (out.length !== isize) throw new Error(`gzip member at byte ${at} is damaged (length mismatch)`);
+          return out;
+        },
+        (error: unknown) => {
+          throw new Error(`gzip member at byte ${at} is damaged (${describe(error)})`);
+        },
+      );
       text.catch(() => {}); // observed in order below
       return { text, next: at + length };
     };
@@ -139,23 +158,20 @@ export async function* readGzipText(path: string): AsyncGenerator<string> {
         queue.push(text);
         offset = next;
       }
-      yield (await queue.shift()!).toString('utf8');
+      yield await queue.shift()!;
     }
   } finally {
     await handle.close().catch(() => {});
   }
 }
 
-async function* plainGunzip(path: string): AsyncGenerator<string> {
+async function* plainGunzip(path: string): AsyncGenerator<Buffer> {
   const gunzip = createGunzip();
   const source = createReadStream(path);
   source.on('error', (error) => gunzip.destroy(error));
   source.pipe(gunzip);
-  const utf8 = new StringDecoder('utf8'); // a chunk may end inside a character
   try {
-    for await (const chunk of gunzip) yield utf8.write(chunk as Buffer);
-    const rest = utf8.end();
-    if (rest.length > 0) yield rest;
+    for await (const chunk of gunzip) yield chunk as Buffer;
   } finally {
     source.destroy();
   }

@@ -4,7 +4,10 @@
  * blocks a second).
  *
  * The calldata of a (function, arguments) pair is encoded once and kept; the call goes straight to
- * the client's transport as `eth_call`, and the result is decoded with `decodeFunctionResult`.
+ * the client's transport as `eth_call`, and the result is decoded with `decodeFunctionResult`,
+ * unless it is the same bytes as that call's previous result (same target and calldata; most reads
+ * repeat block after block: a feed's answer, a reserve's configuration): then the previous value is
+ * returned. Decoded values are frozen, since several readers may hold the same one.
  * A call that fails is made again through `readContract`, so the error a caller sees is viem's
  * usual one (revert reason decoded, contract and function named).
  */
@@ -25,6 +28,16 @@ import { readContract } from 'viem/actions';
 /** Distinct calldata kept per ABI before its cache starts over (a detector set repeats a few dozen). */
 const MAX_CACHED = 10_000;
 const calldataByAbi = new WeakMap<Abi, Map<string, Hex>>();
+/** Per ABI, by target and calldata: the last result and its decoded value. */
+const lastByAbi = new WeakMap<Abi, Map<string, { result: Hex; value: unknown }>>();
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
 
 export interface FastReadParameters<
   abi extends Abi,
@@ -82,5 +95,16 @@ export async function fastRead<
       ...(blockNumber === undefined ? {} : { blockNumber }),
     } as never) as never;
   }
-  return decodeFunctionResult({ abi, functionName, args, data: result } as never) as never;
+  let last = lastByAbi.get(abi);
+  if (last === undefined) {
+    last = new Map();
+    lastByAbi.set(abi, last);
+  }
+  const target = `${address}${data}`;
+  const previous = last.get(target);
+  if (previous !== undefined && previous.result === result) return previous.value as never;
+  const value = deepFreeze(decodeFunctionResult({ abi, functionName, args, data: result } as never));
+  if (last.size >= MAX_CACHED) last.clear();
+  last.set(target, { result, value });
+  return value as never;
 }

@@ -1,7 +1,9 @@
 /**
  * Chain — a recording as a block source, streamed: the blocks of a `firebreak record` file come out
  * as `block` events with their logs attached (as the ingestor attaches them with `logs: true`), in
- * order, each once, and a client answers the detectors' `eth_call`s from the same file.
+ * order, each once, and a client answers the detectors' `eth_call`s from the same file. The logs
+ * stay packed until read (`packed-logs.ts`): `event.logs` makes them all on first read, and the
+ * detectors' log index (`packedLogsOf`) makes only those of the topics a detector asks for.
  *
  * Unlike `createRecordedProvider` (random access: the whole file in memory), this reads the file
  * once, in constant memory, without emulating JSON-RPC for blocks and logs: it is how a large
@@ -11,11 +13,11 @@
  * Reads the recorder could only write after the last block (a detector that timed out while
  * recording) are not seen by a stream: replay those files with `createRecordedProvider`.
  */
-import { type Client, createClient, custom, type Hex, type Log, toHex } from 'viem';
+import { type Client, createClient, custom, type Hex, toHex } from 'viem';
 import type { Common } from '../common/common';
 import type { BlockEvent } from './events';
+import { LAZY_LOGS, lazyBlockLogs } from './packed-logs';
 import {
-  type CompactLog,
   callKey,
   indexCalls,
   type RecordedCall,
@@ -39,31 +41,6 @@ const CALL_WINDOW = 256;
 
 function rpcError(code: number, message: string, data?: Hex): Error & { code: number } {
   return Object.assign(new Error(message), data === undefined ? { code } : { code, data });
-}
-
-/** viem's log objects for one block from the recording's compact logs. */
-function toLogs(
-  number: bigint,
-  hash: Hex,
-  txs: readonly Hex[],
-  logs: readonly CompactLog[],
-): Log<bigint, number, false>[] {
-  const out = new Array<Log<bigint, number, false>>(logs.length);
-  for (let i = 0; i < logs.length; i++) {
-    const log = logs[i]!;
-    out[i] = {
-      address: log[0],
-      data: log[1],
-      topics: log.slice(4) as [Hex, ...Hex[]],
-      blockHash: hash,
-      blockNumber: number,
-      transactionHash: txs[log[2]] ?? ('0x' as Hex),
-      transactionIndex: log[2],
-      logIndex: log[3],
-      removed: false,
-    };
-  }
-  return out;
 }
 
 /**
@@ -109,7 +86,14 @@ export async function openRecordedSource(
         addCalls(number, line.calls);
         calls.delete(number - BigInt(CALL_WINDOW));
         const hash = block.hash!;
-        yield {
+        // The logs stay packed: a viem log object is made only for a log something reads
+        // (`logs` makes them all; the detectors' index asks by topic0 through LAZY_LOGS).
+        const logs = lazyBlockLogs(line.logs, {
+          number,
+          hash,
+          transactions: block.transactions as readonly Hex[],
+        });
+        const event: BlockEvent & { [LAZY_LOGS]: typeof logs } = {
           type: 'block',
           chainId: header.chainId,
           block: {
@@ -119,10 +103,14 @@ export async function openRecordedSource(
             timestamp: BigInt(block.timestamp),
             baseFeePerGas: block.baseFeePerGas ? BigInt(block.baseFeePerGas) : null,
           },
-          logs: toLogs(number, hash, block.transactions as readonly Hex[], line.logs),
+          get logs() {
+            return logs.all();
+          },
+          [LAZY_LOGS]: logs,
           receivedAt: common.clock.monotonic(),
           ...(number < to ? { backlog: true } : {}),
         };
+        yield event;
       } else if (line.t === 'calls') addCalls(BigInt(line.number), line.calls);
       const next = await lines.next();
       line = next.done ? undefined : next.value;

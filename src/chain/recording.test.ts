@@ -1,11 +1,19 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Hex, RpcBlock, RpcLog } from 'viem';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createBlockLogs } from '../detectors/logs';
+import { packedLogsOf } from './packed-logs';
 import { openRecordedSource } from './recorded-source';
-import { createRecordedProvider, createRecordingWriter, loadRecording, readRecording } from './recording';
+import {
+  createRecordedProvider,
+  createRecordingWriter,
+  joinRecordings,
+  loadRecording,
+  readRecording,
+} from './recording';
 
 const dir = mkdtempSync(join(tmpdir(), 'firebreak-recording-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -80,23 +88,87 @@ describe('recording files', () => {
     expect(r.blocks.get(11n)?.logs).toEqual([log(11, A, [TOPIC_X, TOPIC_Y]), log(11, B, [TOPIC_Y], 1)]);
   });
 
-  it('refuses a file that was not finished, another version, or not gzip', async () => {
-    const truncated = join(dir, 'truncated.jsonl.gz');
-    writeFileSync(
-      truncated,
-      gzipSync(`${JSON.stringify({ t: 'header', version: 2, chainId: 5, from: 1, to: 2, createdAt: '' })}\n`),
-    );
-    await expect(loadRecording(truncated)).rejects.toThrow(/truncated \(no end line\)/);
-    const future = join(dir, 'future.jsonl.gz');
-    writeFileSync(future, gzipSync(`${JSON.stringify({ t: 'header', version: 99 })}\n`));
+  /** Raw recording content: the mark, then frames (kind, u32 LE length, payload). */
+  const content = (...frames: [string, Buffer | object][]) =>
+    Buffer.concat([
+      Buffer.from('FBREC'),
+      ...frames.map(([kind, payload]) => {
+        const body = Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload));
+        const head = Buffer.alloc(5);
+        head[0] = kind.charCodeAt(0);
+        head.writeUInt32LE(body.length, 1);
+        return Buffer.concat([head, body]);
+      }),
+    ]);
+  const header = (version: number) => ({ t: 'header', version, chainId: 5, from: 1, to: 2, createdAt: '' });
+
+  it('refuses a file that was not finished, damaged, of another version, or not gzip, naming the fix', async () => {
+    const truncated = join(dir, 'truncated.rec.gz');
+    writeFileSync(truncated, gzipSync(content(['H', header(3)])));
+    await expect(loadRecording(truncated)).rejects.toThrow(/truncated \(no end frame\)/);
+    const cut = join(dir, 'cut.rec.gz');
+    writeFileSync(cut, gzipSync(content(['H', header(3)]).subarray(0, 20)));
+    await expect(loadRecording(cut)).rejects.toThrow(/truncated/);
+    const future = join(dir, 'future.rec.gz');
+    writeFileSync(future, gzipSync(content(['H', header(99)])));
     await expect(loadRecording(future)).rejects.toThrow(/version 99 is not supported/);
-    const older = join(dir, 'v1.jsonl.gz');
-    writeFileSync(older, gzipSync(`${JSON.stringify({ t: 'header', version: 1 })}\n`));
-    await expect(loadRecording(older)).rejects.toThrow(/version 1 is not supported[\s\S]*record it again/);
-    const plain = join(dir, 'plain.jsonl.gz');
+    const damaged = join(dir, 'damaged.rec.gz');
+    const meta = Buffer.from(JSON.stringify({ block: block(1), calls: [] }));
+    const metaLength = Buffer.alloc(4);
+    metaLength.writeUInt32LE(meta.length);
+    const badLogs = Buffer.alloc(4);
+    badLogs.writeUInt32LE(3); // three logs, and nothing else
+    writeFileSync(
+      damaged,
+      gzipSync(content(['H', header(3)], ['B', Buffer.concat([metaLength, meta, badLogs])])),
+    );
+    await expect(loadRecording(damaged)).rejects.toThrow(/block 0x1: the log section ends inside .*damaged/);
+    // The JSON-lines formats of earlier builds: refused with the fix, naming the file.
+    for (const version of [1, 2]) {
+      const older = join(dir, `v${version}.jsonl.gz`);
+      writeFileSync(older, gzipSync(`${JSON.stringify(header(version))}\n`));
+      await expect(loadRecording(older)).rejects.toThrow(
+        new RegExp(
+          `recording ${older}: version ${version} \\(gzip'd JSON lines\\) is not supported[\\s\\S]*fix: re-record with \`firebreak record\``,
+        ),
+      );
+    }
+    const other = join(dir, 'other.gz');
+    writeFileSync(other, gzipSync('hello'));
+    await expect(loadRecording(other)).rejects.toThrow(/not a Firebreak recording/);
+    const plain = join(dir, 'plain.rec.gz');
     writeFileSync(plain, 'not gzip');
-    await expect(loadRecording(plain)).rejects.toThrow(/cannot be read as gzip'd JSON lines/);
-    await expect(loadRecording(join(dir, 'missing.jsonl.gz'))).rejects.toThrow(/no such file/);
+    await expect(loadRecording(plain)).rejects.toThrow(/cannot be read as a gzip'd recording/);
+    await expect(loadRecording(join(dir, 'missing.rec.gz'))).rejects.toThrow(/no such file/);
+  });
+
+  it('reads a recording re-compressed by another gzip (frames across chunks) the same', async () => {
+    await writeSample(file);
+    const again = join(dir, 'recompressed.rec.gz');
+    writeFileSync(again, gzipSync(gunzipSync(readFileSync(file)), { chunkSize: 64 }));
+    expect(await loadRecording(again)).toEqual(await loadRecording(file));
+  });
+
+  it('joins consecutive recordings, logs copied as they are', async () => {
+    const first = join(dir, 'first.rec.gz');
+    const second = join(dir, 'second.rec.gz');
+    const w1 = createRecordingWriter(first, { chainId: 5, from: 10, to: 11, createdAt: '' });
+    await w1.block(block(10), [log(10, A, [TOPIC_X])], []);
+    await w1.block(block(11), [log(11, A, [TOPIC_X, TOPIC_Y]), log(11, B, [TOPIC_Y], 1)], []);
+    await w1.finish();
+    const w2 = createRecordingWriter(second, { chainId: 5, from: 12, to: 12, createdAt: '' });
+    await w2.calls(12n, [{ to: A, data: '0x01', result: '0x02' }]);
+    await w2.block(block(12), [], []);
+    await w2.finish();
+    const joined = join(dir, 'joined.rec.gz');
+    const summary = await joinRecordings([first, second], joined);
+    expect(summary).toMatchObject({ blocks: 3, logs: 3, calls: 1 });
+    const r = await loadRecording(joined);
+    expect([r.from, r.to]).toEqual([10n, 12n]);
+    expect(r.blocks.get(11n)?.logs).toEqual([log(11, A, [TOPIC_X, TOPIC_Y]), log(11, B, [TOPIC_Y], 1)]);
+    await expect(joinRecordings([second, first], join(dir, 'bad.rec.gz'))).rejects.toThrow(
+      /does not continue/,
+    );
   });
 
   it('leaves no file behind when a recording is aborted', async () => {
@@ -170,6 +242,14 @@ describe('recorded source (streamed)', () => {
     for await (const event of source.events) {
       seen.push({ number: event.block.number, logs: event.logs?.length ?? -1, backlog: !!event.backlog });
       if (event.block.number === 11n) {
+        // Packed until read: the detectors' index asks by topic0 and gets only those logs.
+        const lazy = packedLogsOf(event);
+        expect(lazy?.count).toBe(2);
+        const index = createBlockLogs(event, { logs: () => Promise.reject(new Error('no node')) });
+        expect((await index.withTopic(TOPIC_Y)).map((l) => l.address)).toEqual([B]);
+        expect((await index.withTopic(TOPIC_X, [A])).map((l) => l.logIndex)).toEqual([0]);
+        expect(await index.withTopic(TOPIC_X, B)).toEqual([]);
+        expect(event.logs?.[0]).toBe((await index.withTopic(TOPIC_X))[0]);
         expect(event.logs?.[1]).toEqual({
           address: B,
           topics: [TOPIC_Y],
@@ -208,7 +288,7 @@ describe('blocked gzip container', () => {
   it('is one gzip stream to any reader, several members to ours, and refuses a cut file', async () => {
     const { createBlockedGzipWriter, readGzipText } = await import('./bgzip');
     const { gunzipSync } = await import('node:zlib');
-    const { readFileSync, truncateSync } = await import('node:fs');
+    const { truncateSync } = await import('node:fs');
     const path = join(dir, 'blocked.gz');
     const w = createBlockedGzipWriter(path);
     const lines = Array.from({ length: 30_000 }, (_, i) => `{"i":${i},"pad":"${'x'.repeat(i % 97)}"}\n`);
@@ -224,6 +304,13 @@ describe('blocked gzip container', () => {
     }
     expect(text).toBe(expected);
     expect(chunks).toBeGreaterThan(1); // more than one member: inflated apart
+    const damaged = join(dir, 'damaged.gz');
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 12] = (bytes[bytes.length - 12]! + 1) & 0xff; // the last member's deflate stream
+    writeFileSync(damaged, bytes);
+    await expect(async () => {
+      for await (const _ of readGzipText(damaged));
+    }).rejects.toThrow(/gzip member at byte \d+ is damaged/);
     truncateSync(path, readFileSync(path).length - 100);
     await expect(async () => {
       for await (const _ of readGzipText(path));

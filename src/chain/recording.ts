@@ -3,23 +3,25 @@
  * the same engine and detectors run on it later with no node (replay of a file, drills' evidence,
  * the `ingest` benchmark).
  *
- * File format (version 2): gzip'd JSON lines, written as independent gzip members of ~1 MiB
- * (`bgzip.ts`: any gzip reader reads the file; ours inflates several members at once).
+ * File format (version 3): a blocked gzip file (`bgzip.ts`: any gzip reader reads it; ours inflates
+ * several members at once) whose content is the magic `FBREC` then frames, each a kind byte, a u32
+ * (little endian) length and the payload; a frame never straddles two gzip members:
  *
- *   {"t":"header","version":2,"chainId":1,"from":100,"to":149,"createdAt":"2026-…Z"}
- *   {"t":"calls","number":149,"calls":[…]}      (the setup reads, made at `latest` = the last block)
- *   {"t":"block","block":{…eth_getBlockByNumber(n,false)…},"logs":[[address,data,txIndex,logIndex,topic0,…],…],
- *    "calls":[{"to":"0x…","data":"0x…","result":"0x…"} | {"to","data","error":{"code","message","data"?}}]}
- *   {"t":"calls","number":123,"calls":[…]}      (calls made at a block after its line was written)
- *   {"t":"end","blocks":50,"logs":812,"calls":300}
+ *   H  {"t":"header","version":3,"chainId":1,"from":100,"to":149,"createdAt":"2026-…Z"}
+ *   C  {"t":"calls","number":149,"calls":[…]}     (the setup reads, made at `latest` = the last block)
+ *   B  u32 n | n bytes of JSON {"block":{…eth_getBlockByNumber(n,false)…},"calls":[{"to","data","result"} |
+ *      {"to","data","error":{"code","message","data"?}}]} | the block's logs, packed (`packed-logs.ts`)
+ *   C  {"t":"calls","number":123,"calls":[…]}     (calls made at a block after its frame was written)
+ *   E  {"t":"end","blocks":50,"logs":812,"calls":300}
  *
- * Blocks are stored as the node returned them (JSON-RPC hex). A log is stored as an array: what the
- * block line already says (block number and hash, the transaction hash: `block.transactions[txIndex]`)
- * is not repeated 200 times a block, which makes the file and its parsing about half as big (version 1
- * stored `eth_getLogs` objects; it is refused with a fix). `eth_getLogs` answers from a recording
- * are those objects again. An `eth_call` is keyed by (block, to, data); reads made at `latest` while
- * recording are pinned to the range's last block, which is also `latest` on replay. A file without
- * its `end` line was not finished and is refused.
+ * Blocks are stored as the node returned them (JSON-RPC hex). A block's logs are stored as raw bytes
+ * in columns (addresses and topics interned per block), without what the block says (block number
+ * and hash, transaction hashes: `block.transactions[transactionIndex]`): a log of a busy block is
+ * ~60 bytes instead of ~350 of hex JSON, and is decoded only when something asks for it. Versions 1
+ * and 2 (gzip'd JSON lines) are refused with the fix: record the range again. `eth_getLogs` answers
+ * from a recording are `eth_getLogs` objects again. An `eth_call` is keyed by (block, to, data);
+ * reads made at `latest` while recording are pinned to the range's last block, which is also
+ * `latest` on replay. A file without its end frame was not finished and is refused.
  */
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import {
@@ -35,10 +37,16 @@ import {
 } from 'viem';
 import type { Common } from '../common/common';
 import { describeError, FirebreakError } from '../common/errors';
-import { createBlockedGzipWriter, readGzipText } from './bgzip';
+import { createBlockedGzipWriter, readGzipChunks } from './bgzip';
 import { type BlockRef, toBlockRef } from './events';
+import { type PackedLogs, PackedLogsError, packLogs, readPackedLogs, rpcLogsOf } from './packed-logs';
 
-export const RECORDING_VERSION = 2;
+export const RECORDING_VERSION = 3;
+
+/** The first bytes of a recording's content (after inflating). */
+const MAGIC = Buffer.from('FBREC', 'latin1');
+/** Frame kinds. */
+const FRAME = { header: 0x48, calls: 0x43, block: 0x42, end: 0x45 } as const;
 
 export interface RecordingHeader {
   t: 'header';
@@ -53,12 +61,9 @@ export type RecordedCall =
   | { to: Hex; data: Hex; result: Hex }
   | { to: Hex; data: Hex; error: { code: number; message: string; data?: Hex } };
 
-/** A log without what its block line says: `[address, data, transactionIndex, logIndex, ...topics]`. */
-export type CompactLog = [Hex, Hex, number, number, ...Hex[]];
-
 export type RecordingLine =
   | RecordingHeader
-  | { t: 'block'; block: RpcBlock; logs: CompactLog[]; calls: RecordedCall[] }
+  | { t: 'block'; block: RpcBlock; logs: PackedLogs; calls: RecordedCall[] }
   | { t: 'calls'; number: number; calls: RecordedCall[] }
   | { t: 'end'; blocks: number; logs: number; calls: number };
 
@@ -78,34 +83,16 @@ export function indexCalls(
   for (const c of calls) at.set(callKey(c.to, c.data), c);
 }
 
-/** A block's logs as the recording stores them; throws if a log is not of this block. */
-export function compactLogs(block: RpcBlock, logs: readonly RpcLog[]): CompactLog[] {
+/** Throws if a log given for a block is not of that block (its hash, its transaction's hash). */
+export function checkLogsOfBlock(block: RpcBlock, logs: readonly RpcLog[]): void {
   const txs = block.transactions as readonly unknown[];
-  return logs.map((log) => {
-    const txIndex = Number(log.transactionIndex);
-    const txHash = txs[txIndex];
+  for (const log of logs) {
+    const txHash = txs[Number(log.transactionIndex)];
     if (log.blockHash !== block.hash || (typeof txHash === 'string' && txHash !== log.transactionHash))
       throw new Error(
         `a log of block ${log.blockHash} / transaction ${log.transactionHash} given for block ${block.hash}`,
       );
-    return [log.address, log.data, txIndex, Number(log.logIndex), ...log.topics] as CompactLog;
-  });
-}
-
-/** The `eth_getLogs` objects of a recorded block. */
-export function expandLogs(block: RpcBlock, logs: readonly CompactLog[]): RpcLog[] {
-  const txs = block.transactions as readonly Hex[];
-  return logs.map(([address, data, txIndex, logIndex, ...topics]) => ({
-    address,
-    data,
-    topics: topics as [Hex, ...Hex[]],
-    blockHash: block.hash,
-    blockNumber: block.number,
-    transactionHash: txs[txIndex] ?? null,
-    transactionIndex: toHex(txIndex),
-    logIndex: toHex(logIndex),
-    removed: false,
-  })) as RpcLog[];
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -119,31 +106,45 @@ export function expandLogs(block: RpcBlock, logs: readonly CompactLog[]): RpcLog
 export function createRecordingWriter(path: string, header: Omit<RecordingHeader, 't' | 'version'>) {
   const partial = `${path}.partial`;
   const file = createBlockedGzipWriter(partial);
-  const write = (line: RecordingLine) => file.write(`${JSON.stringify(line)}\n`);
+  const frame = (kind: number, ...parts: Buffer[]) => {
+    const length = parts.reduce((sum, p) => sum + p.length, 0);
+    const head = Buffer.allocUnsafe(5);
+    head[0] = kind;
+    head.writeUInt32LE(length, 1);
+    return file.write(Buffer.concat([head, ...parts], 5 + length));
+  };
+  const json = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
   const counts = { blocks: 0, logs: 0, calls: 0 };
-  const ready = write({ t: 'header', version: RECORDING_VERSION, ...header });
+  const ready = file
+    .write(MAGIC)
+    .then(() => frame(FRAME.header, json({ t: 'header', version: RECORDING_VERSION, ...header })));
   return {
     counts,
+    /** A block with its `eth_getLogs` objects (checked to be this block's) and its reads. */
     block(block: RpcBlock, logs: RpcLog[], calls: RecordedCall[]) {
-      return this.compactBlock(block, compactLogs(block, logs), calls);
+      checkLogsOfBlock(block, logs);
+      return this.packedBlock(block, packLogs(logs), calls);
     },
-    /** A block whose logs are in the recording's form already (copying from another recording). */
-    async compactBlock(block: RpcBlock, logs: CompactLog[], calls: RecordedCall[]) {
+    /** A block whose logs are packed already (copying from another recording). */
+    async packedBlock(block: RpcBlock, logs: Buffer, calls: RecordedCall[]) {
       await ready;
+      const meta = json({ block, calls });
+      const metaLength = Buffer.allocUnsafe(4);
+      metaLength.writeUInt32LE(meta.length, 0);
       counts.blocks++;
-      counts.logs += logs.length;
+      counts.logs += logs.readUInt32LE(0);
       counts.calls += calls.length;
-      await write({ t: 'block', block, logs, calls });
+      await frame(FRAME.block, metaLength, meta, logs);
     },
     async calls(number: bigint, calls: RecordedCall[]) {
       await ready;
       counts.calls += calls.length;
-      await write({ t: 'calls', number: Number(number), calls });
+      await frame(FRAME.calls, json({ t: 'calls', number: Number(number), calls }));
     },
-    /** Writes the end line, closes the file and moves it into place; returns its size in bytes. */
+    /** Writes the end frame, closes the file and moves it into place; returns its size in bytes. */
     async finish(): Promise<number> {
       await ready;
-      await write({ t: 'end', ...counts });
+      await frame(FRAME.end, json({ t: 'end', ...counts }));
       await file.end();
       renameSync(partial, path);
       return statSync(path).size;
@@ -302,7 +303,7 @@ export interface RecordRangeOptions {
   chainId: number;
   from: bigint;
   to: bigint;
-  /** Output file, conventionally `*.jsonl.gz`. */
+  /** Output file (gzip; the CLI's examples name it `*.jsonl.gz`, the bench `*.rec.gz`). */
   out: string;
   /**
    * Reads made once before the first block, through the recording client (resolving markets and
@@ -469,68 +470,126 @@ export async function recordRange(options: RecordRangeOptions): Promise<RecordSu
 // Reading
 // ---------------------------------------------------------------------------------------------
 
-const invalid = (path: string, why: string, fix = 'record it again with `firebreak record`') =>
+const RERECORD = `re-record with \`firebreak record\` (it writes format version ${RECORDING_VERSION})`;
+
+const invalid = (path: string, why: string, fix = RERECORD) =>
   new FirebreakError('ERR_RECORDING_INVALID', `recording ${path}: ${why}\n    fix: ${fix}`);
+
+/** The version an old (JSON-lines) recording's first line names, if it is one. */
+function jsonLinesVersion(content: Buffer): string | undefined {
+  const end = content.indexOf(0x0a);
+  try {
+    const first = JSON.parse(content.toString('utf8', 0, end < 0 ? content.length : end)) as {
+      t?: unknown;
+      version?: unknown;
+    };
+    return first.t === 'header' ? String(first.version) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The lines of a recording, streamed (constant memory), header first; throws if the file is not a
- * finished recording of a known version.
+ * finished recording of this version. A block's logs stay packed (`PackedLogs`: decoded on demand).
  */
 export async function* readRecording(path: string): AsyncGenerator<RecordingLine> {
   if (!existsSync(path)) throw invalid(path, 'no such file', 'check the path');
-  let carry = '';
-  let lineNo = 0;
+  let frames = 0;
   let ended = false;
-  const parse = (text: string): RecordingLine => {
-    lineNo++;
-    let line: RecordingLine;
+  const parseJson = <T>(payload: Buffer, what: string): T => {
     try {
-      line = JSON.parse(text) as RecordingLine;
+      return JSON.parse(payload.toString('utf8')) as T;
     } catch {
-      throw invalid(path, `line ${lineNo} is not JSON`);
+      throw invalid(path, `frame ${frames} (${what}) is not JSON: the file is damaged`);
     }
-    if (lineNo === 1) {
-      if (line.t !== 'header') throw invalid(path, 'the first line is not a recording header');
-      if (line.version !== RECORDING_VERSION)
+  };
+  const parse = (kind: number, payload: Buffer): RecordingLine => {
+    frames++;
+    if (ended) throw invalid(path, `frame ${frames} follows the end frame`);
+    if (frames === 1) {
+      if (kind !== FRAME.header) throw invalid(path, 'the first frame is not a recording header');
+      const header = parseJson<RecordingHeader>(payload, 'header');
+      if (header.version !== RECORDING_VERSION)
         throw invalid(
           path,
-          `version ${String(line.version)} is not supported (this build reads version ${RECORDING_VERSION})`,
+          `version ${String(header.version)} is not supported (this build reads version ${RECORDING_VERSION})`,
         );
-    } else if (ended) throw invalid(path, `line ${lineNo} follows the end line`);
-    if (line.t === 'end') ended = true;
-    return line;
+      return header;
+    }
+    switch (kind) {
+      case FRAME.block: {
+        if (payload.length < 4) throw invalid(path, `block frame ${frames} is cut short`);
+        const metaEnd = 4 + payload.readUInt32LE(0);
+        if (metaEnd > payload.length) throw invalid(path, `block frame ${frames} is cut short`);
+        const meta = parseJson<{ block: RpcBlock; calls: RecordedCall[] }>(
+          payload.subarray(4, metaEnd),
+          'block',
+        );
+        let logs: PackedLogs;
+        try {
+          logs = readPackedLogs(payload.subarray(metaEnd));
+        } catch (error) {
+          if (!(error instanceof PackedLogsError)) throw error;
+          throw invalid(path, `block ${String(meta.block?.number)}: ${error.message}: the file is damaged`);
+        }
+        return { t: 'block', block: meta.block, logs, calls: meta.calls };
+      }
+      case FRAME.calls:
+        return parseJson<RecordingLine>(payload, 'calls');
+      case FRAME.end:
+        ended = true;
+        return parseJson<RecordingLine>(payload, 'end');
+      default:
+        throw invalid(path, `frame ${frames} has an unknown kind ${kind}: the file is damaged`);
+    }
   };
+  let carry: Buffer | undefined;
+  let started = false;
   try {
-    // Lines are cut out of each chunk in place (a chunk is ~1 MiB; joining it to the carry
-    // first would copy every byte once more).
-    for await (const chunk of readGzipText(path)) {
-      let start = 0;
-      let end = chunk.indexOf('\n');
-      if (carry.length > 0) {
-        if (end < 0) {
-          carry += chunk;
+    // A blocked-gzip member holds whole frames: frames are cut out of it in place; a frame split
+    // across chunks (a file re-compressed by another tool) is joined first.
+    for await (const chunk of readGzipChunks(path)) {
+      const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
+      carry = undefined;
+      let at = 0;
+      if (!started) {
+        if (buf.length < MAGIC.length) {
+          carry = buf;
           continue;
         }
-        const line = carry + chunk.slice(0, end);
-        carry = '';
-        if (line.length > 0) yield parse(line);
-        start = end + 1;
-        end = chunk.indexOf('\n', start);
+        if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) {
+          const old = jsonLinesVersion(buf);
+          if (old !== undefined)
+            throw invalid(
+              path,
+              `version ${old} (gzip'd JSON lines) is not supported (this build reads version ${RECORDING_VERSION})`,
+            );
+          throw invalid(path, 'is not a Firebreak recording (no FBREC mark after inflating)');
+        }
+        started = true;
+        at = MAGIC.length;
       }
-      while (end >= 0) {
-        if (end > start) yield parse(chunk.slice(start, end));
-        start = end + 1;
-        end = chunk.indexOf('\n', start);
+      while (buf.length - at >= 5) {
+        const length = buf.readUInt32LE(at + 1);
+        if (buf.length - at - 5 < length) break;
+        const kind = buf[at]!;
+        const payload = buf.subarray(at + 5, at + 5 + length);
+        at += 5 + length;
+        yield parse(kind, payload);
       }
-      carry = chunk.slice(start);
+      if (at < buf.length) carry = buf.subarray(at);
     }
   } catch (error) {
     if (error instanceof FirebreakError) throw error;
-    throw invalid(path, `cannot be read as gzip'd JSON lines: ${describeError(error)}`);
+    throw invalid(path, `cannot be read as a gzip'd recording: ${describeError(error)}`);
   }
-  if (carry.trim().length > 0) yield parse(carry);
-  if (lineNo === 0) throw invalid(path, 'the file is empty');
-  if (!ended) throw invalid(path, 'the file is truncated (no end line): the recording was not finished');
+  if (!started) {
+    if (carry === undefined || carry.length === 0) throw invalid(path, 'the file is empty');
+    throw invalid(path, 'is not a Firebreak recording (no FBREC mark after inflating)');
+  }
+  if (carry !== undefined || !ended)
+    throw invalid(path, 'the file is truncated (no end frame): the recording was not finished');
 }
 
 /**
@@ -580,7 +639,7 @@ export async function joinRecordings(pieces: readonly string[], out: string): Pr
       for await (const line of readRecording(piece)) {
         if (line.t === 'block') {
           leading = false;
-          await writer.compactBlock(line.block, line.logs, line.calls);
+          await writer.packedBlock(line.block, line.logs.bytes, line.calls);
         } else if (line.t === 'calls' && !(leading && i === lastPiece))
           await writer.calls(BigInt(line.number), line.calls);
       }
@@ -626,7 +685,7 @@ export async function loadRecording(path: string): Promise<Recording> {
         break;
       case 'block': {
         const n = BigInt(line.block.number!);
-        blocks.set(n, { block: line.block, logs: expandLogs(line.block, line.logs) });
+        blocks.set(n, { block: line.block, logs: rpcLogsOf(line.block, line.logs) });
         byHash.set(line.block.hash!.toLowerCase(), n);
         addCalls(n, line.calls);
         break;

@@ -16,6 +16,7 @@ import {
   toEventSelector,
 } from 'viem';
 import type { BlockEvent } from '../chain/events';
+import { packedLogsOf } from '../chain/packed-logs';
 import type { BlockView } from './view';
 
 /** A log decoded against one event: its named arguments and where it sits. */
@@ -86,9 +87,12 @@ export function createBlockLogs(event: BlockEvent, view: Pick<BlockView, 'logs'>
     })();
     return loaded;
   };
+  // A replayed block's logs are packed: ask them by topic0, and only those logs are made.
+  const packed = packedLogsOf(event);
   const withTopic = async (topic0: Hex, address?: Hex | readonly Hex[]): Promise<readonly BlockLog[]> => {
-    const { byTopic } = await load();
-    const list = byTopic.get(topic0.toLowerCase()) ?? [];
+    const list = packed
+      ? packed.withTopic0(topic0)
+      : ((await load()).byTopic.get(topic0.toLowerCase()) ?? []);
     if (address === undefined) return list;
     const wanted = new Set((typeof address === 'string' ? [address] : address).map((a) => a.toLowerCase()));
     return list.filter((l) => wanted.has(l.address.toLowerCase()));

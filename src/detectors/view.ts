@@ -20,7 +20,6 @@ import {
 import type { ReserveConfiguration } from '../protocols/aave-v3/types';
 import { type FeedAnswer, type FeedRound, readFeed, readFeedRound } from '../protocols/chainlink/feed';
 import { uniswapV2PairAbi } from '../protocols/uniswap-v2/abi';
-import { readPair } from '../protocols/uniswap-v2/pool';
 import type { PositionSnapshot } from '../risk/types';
 import type { BlockLog } from './logs';
 
@@ -163,16 +162,19 @@ export function createBlockView(
       ),
     pair: (address) =>
       once(`pair:${lower(address)}`, async () => {
-        const [state, totalSupply] = await Promise.all([
-          readPair(client, address, blockNumber),
+        // What `readPair` reads, through the hot path (fastRead: calldata encoded once).
+        const [token0, token1, reserves, totalSupply] = await Promise.all([
+          read<Hex>(address, uniswapV2PairAbi, 'token0'),
+          read<Hex>(address, uniswapV2PairAbi, 'token1'),
+          read<readonly [bigint, bigint, number]>(address, uniswapV2PairAbi, 'getReserves'),
           read<bigint>(address, uniswapV2PairAbi, 'totalSupply'),
         ]);
         return {
           pair: lower(address),
-          token0: lower(state.token0),
-          token1: lower(state.token1),
-          reserve0: state.reserve0,
-          reserve1: state.reserve1,
+          token0: lower(token0),
+          token1: lower(token1),
+          reserve0: reserves[0],
+          reserve1: reserves[1],
           totalSupply,
         };
       }),
