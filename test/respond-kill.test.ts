@@ -257,7 +257,9 @@ describe('respond: the containing action lands exactly once however the process 
         txs: { nonce: number; status: string; hashes: Hex[] }[];
       };
       // Nothing forgotten either: the record ends verified, whatever stage the kills interrupted.
-      expect(stored.actions.map((a) => [a.action, a.status])).toEqual([['aave-v3.pause-reserve', 'verified']]);
+      expect(stored.actions.map((a) => [a.action, a.status])).toEqual([
+        ['aave-v3.pause-reserve', 'verified'],
+      ]);
       expect(stored.txs.map((t) => [t.nonce, t.status])).toEqual([[nonceBefore, 'mined']]);
       if (stored.actions[0]!.tx_hashes.length > 0)
         expect(stored.actions[0]!.tx_hashes).toEqual(stored.txs[0]!.hashes);

@@ -38,6 +38,7 @@ describe('fee policy', () => {
   it('property: a replacement raises both fields by at least the bump, stays under the cap, tip ≤ fee cap', () => {
     fc.assert(
       fc.property(arbPolicy, wei, wei, fc.option(wei, { nil: null }), (p, a, b, base) => {
+        // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max throws on them)
         const previous = { maxFeePerGas: a > b ? a : b, maxPriorityFeePerGas: a > b ? b : a };
         const next = bumpedFees(p, previous, base);
         if ('capped' in next) {
@@ -63,6 +64,7 @@ describe('fee policy', () => {
   it('property: priority mode prices strictly above both the fee cap and the tip of the transaction to beat, or says why not', () => {
     fc.assert(
       fc.property(arbPolicy, wei, wei, fc.option(wei, { nil: null }), (p, a, b, base) => {
+        // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max throws on them)
         const theirs = { maxFeePerGas: a > b ? a : b, maxPriorityFeePerGas: a > b ? b : a };
         const priced = initialFees(p, base, theirs);
         const { maxFeePerGas, maxPriorityFeePerGas } = priced.fees;
