@@ -137,6 +137,8 @@ describe('FirebreakError', () => {
 
   it('counts only bad input as a user error', () => {
     expect([...USER_ERROR_CODES].sort()).toEqual([
+      // `firebreak approve/reject` of an unknown id, or of an action already decided.
+      'ERR_APPROVAL',
       'ERR_CONFIG_INVALID',
       'ERR_CONFIG_NOT_FOUND',
       'ERR_RECORDING_INVALID',

@@ -161,26 +161,26 @@ export function planPopulation(
       );
     names.add(spec.name);
     const coll = assets.get(spec.collateral);
-    if (spec.debt === undefined || !hfRange) {
-      if (!coll)
-        problems.push(
-          problem(
+    const collateralProblem = () =>
+      !coll
+        ? problem(
             i,
             ['collateral'],
             `unknown asset "${spec.collateral}"`,
             `use one of market.assets: ${known}`,
-          ),
-        );
-      else if (!coll.config.isActive || coll.config.isFrozen || coll.config.isPaused)
-        problems.push(
-          problem(
-            i,
-            ['collateral'],
-            `the ${coll.symbol} reserve is not open for supply (inactive, frozen or paused)`,
-            'use a live reserve',
-          ),
-        );
-      else if (problems.length === 0) {
+          )
+        : !coll.config.isActive || coll.config.isFrozen || coll.config.isPaused
+          ? problem(
+              i,
+              ['collateral'],
+              `the ${coll.symbol} reserve is not open for supply (inactive, frozen or paused)`,
+              'use a live reserve',
+            )
+          : null;
+    if (spec.debt === undefined || !hfRange) {
+      const wrong = collateralProblem();
+      if (wrong) problems.push(wrong);
+      else if (coll && problems.length === 0) {
         const drawn = planSuppliers(spec, coll, i, seed, problems);
         plans[i] = drawn;
         const supplied = drawn.reduce((sum, p) => sum + p.collateralUnits, 0n);
@@ -189,30 +189,14 @@ export function planPopulation(
       return;
     }
     const debt = assets.get(spec.debt);
-    if (!coll)
-      problems.push(
-        problem(
-          i,
-          ['collateral'],
-          `unknown asset "${spec.collateral}"`,
-          `use one of market.assets: ${known}`,
-        ),
-      );
+    const before = problems.length;
+    const wrong = collateralProblem();
+    if (wrong) problems.push(wrong);
     if (!debt)
       problems.push(
         problem(i, ['debt'], `unknown asset "${spec.debt}"`, `use one of market.assets: ${known}`),
       );
     if (!coll || !debt) return;
-    const before = problems.length;
-    if (!coll.config.isActive || coll.config.isFrozen || coll.config.isPaused)
-      problems.push(
-        problem(
-          i,
-          ['collateral'],
-          `the ${coll.symbol} reserve is not open for supply (inactive, frozen or paused)`,
-          'use a live reserve',
-        ),
-      );
     if (coll.config.ltvBps === 0 || coll.config.liquidationThresholdBps === 0)
       problems.push(
         problem(

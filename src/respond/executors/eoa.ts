@@ -219,69 +219,36 @@ export async function gasLimitFor(
   call: { to: Hex; abi: readonly unknown[]; functionName: string; args: readonly unknown[]; gas?: bigint },
   account: { address: Hex } | Hex,
 ): Promise<bigint> {
-  if (call.gas !== undefined) return simulateWithLimit(client, { ...call, gas: call.gas }, account);
-  const estimate = (blockTag: 'latest' | 'pending') =>
-    estimateContractGas(client, {
-      address: call.to,
-      abi: call.abi as never,
-      functionName: call.functionName as never,
-      args: call.args as never,
-      account: account as never,
-      blockTag,
-    });
-  // Against the pending state one execution (eth_call) tells whether it would revert; the gas limit
-  // comes from the latest state's estimate (a binary search of executions) plus the margin.
-  const callPending = () =>
-    callContract(client, {
-      address: call.to,
-      abi: call.abi as never,
-      functionName: call.functionName as never,
-      args: call.args as never,
-      account: account as never,
-      blockTag: 'pending',
-    });
+  const request = {
+    address: call.to,
+    abi: call.abi as never,
+    functionName: call.functionName as never,
+    args: call.args as never,
+    account: account as never,
+  };
+  // Against the pending state one execution (eth_call) tells whether it would revert. The gas limit
+  // is the call's known one (`PlannedCall.gas`: then the latest state gets one execution with it
+  // too), or the latest state's estimate (a binary search of executions) plus the margin.
+  const known = call.gas;
+  const latest =
+    known !== undefined
+      ? callContract(client, { ...request, gas: known, blockTag: 'latest' }).then(() => known)
+      : estimateContractGas(client, { ...request, blockTag: 'latest' }).then(
+          (g) => (g * 13n) / 10n + 10_000n,
+        );
   const tryPending = !noPendingState.has(client);
-  const [latest, pending] = await Promise.allSettled([
-    estimate('latest'),
-    tryPending ? callPending() : Promise.resolve(null),
+  const [limit, pending] = await Promise.allSettled([
+    latest,
+    tryPending
+      ? callContract(client, { ...request, ...(known ? { gas: known } : {}), blockTag: 'pending' })
+      : null,
   ]);
-  if (latest.status === 'rejected') throw new RevertedAgainst('latest', latest.reason);
-  const gas = latest.value;
+  if (limit.status === 'rejected') throw new RevertedAgainst('latest', limit.reason);
   if (pending.status === 'rejected') {
     if (isRevert(pending.reason)) throw new RevertedAgainst('pending', pending.reason);
     noPendingState.add(client); // the node does not simulate against its pending block
   }
-  return (gas * 13n) / 10n + 10_000n;
-}
-
-/**
- * A call whose gas limit is known (`PlannedCall.gas`): executed once against the latest and once
- * against the pending state with that limit, in parallel; throws the revert (naming the state) if
- * either reverts, e.g. out of gas; returns the limit.
- */
-async function simulateWithLimit(
-  client: Client,
-  call: { to: Hex; abi: readonly unknown[]; functionName: string; args: readonly unknown[]; gas: bigint },
-  account: { address: Hex } | Hex,
-): Promise<bigint> {
-  const run = (blockTag: 'latest' | 'pending') =>
-    callContract(client, {
-      address: call.to,
-      abi: call.abi as never,
-      functionName: call.functionName as never,
-      args: call.args as never,
-      account: account as never,
-      gas: call.gas,
-      blockTag,
-    });
-  const tryPending = !noPendingState.has(client);
-  const [latest, pending] = await Promise.allSettled([run('latest'), tryPending ? run('pending') : null]);
-  if (latest.status === 'rejected') throw new RevertedAgainst('latest', latest.reason);
-  if (pending.status === 'rejected') {
-    if (isRevert(pending.reason)) throw new RevertedAgainst('pending', pending.reason);
-    noPendingState.add(client);
-  }
-  return call.gas;
+  return limit.value;
 }
 
 export function firstLine(error: unknown): string {
