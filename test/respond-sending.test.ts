@@ -16,9 +16,10 @@ import { aclManagerAbi, poolConfiguratorAbi } from '../src/protocols/aave-v3/abi
 import { freezeReserve, pauseReserve } from '../src/protocols/aave-v3/actions';
 import { readReserveConfiguration } from '../src/protocols/aave-v3/reader';
 import { createEoaExecutor } from '../src/respond/executors/eoa';
-import { callKey, type ExecutorTx, storeTxJournal, type TxJournal } from '../src/respond/executors/nonce';
+import { callKey, type ExecutorTx, type TxJournal } from '../src/respond/executors/nonce';
 import type { SendProgress } from '../src/respond/executors/types';
 import type { ActionPlan, PlannedCall } from '../src/respond/types';
+import { storeTxJournal } from '../src/store/executor-txs';
 import { openStore, type Store } from '../src/store/store';
 import { deploySendingMarket, type SendingMarket } from './support/sending-market';
 

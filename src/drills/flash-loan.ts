@@ -7,10 +7,9 @@
  */
 import { encodeFunctionData, type Hex, parseUnits } from 'viem';
 import { deployArtifact, firebreakArtifact } from '../chain/artifacts';
-import type { EmbeddedChain } from '../chain/embedded';
+import type { EmbeddedChain, FundedAccount } from '../chain/embedded';
 import { erc20Abi } from '../protocols/aave-v3/abi';
 import { buildCall, type CallArg, type DeployedNames } from './custom-call';
-import type { DrillMarket } from './market';
 import type { Scenario } from './scenario';
 
 export const flashLoanRunnerAbi = [
@@ -39,7 +38,7 @@ export const flashLoanRunnerAbi = [
 export async function deployFlashRunners(
   chain: EmbeddedChain,
   scenario: Scenario,
-  market: Pick<DrillMarket, 'accounts' | 'aave'>,
+  market: { accounts: ReadonlyMap<string, FundedAccount>; aave: { pool: Hex } },
 ): Promise<Map<string, Hex>> {
   const runners = new Map<string, Hex>();
   for (const step of scenario.timeline) {
@@ -67,7 +66,10 @@ interface FlashStep {
  */
 export function flashLoanCalls(
   step: FlashStep,
-  market: DrillMarket,
+  market: {
+    flashRunners: ReadonlyMap<string, Hex>;
+    tokens: ReadonlyMap<string, { address: Hex; decimals: number }>;
+  },
   names: DeployedNames,
 ): { to: Hex; abi: readonly unknown[]; functionName: string; args: unknown[]; gas: bigint }[] {
   const runner = market.flashRunners.get(step.actor);

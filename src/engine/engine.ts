@@ -45,7 +45,6 @@ import {
 import type { AaveMarketAddresses } from '../protocols/aave-v3/market';
 import { createPlanBuilder } from '../respond/actions';
 import { createExecutors } from '../respond/executors';
-import { storeTxJournal } from '../respond/executors/nonce';
 import { guardrailPolicy } from '../respond/guardrails';
 import {
   type ActionRepository,
@@ -55,6 +54,7 @@ import {
 } from '../respond/responder';
 import type { ActionPlan } from '../respond/types';
 import { createPositionTracker, type PositionTracker } from '../risk/tracker';
+import { storeTxJournal } from '../store/executor-txs';
 import {
   type Checkpoint,
   clearResponsePending,

@@ -21,23 +21,16 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { type Hex, isHex, recoverTypedDataAddress } from 'viem';
 import { FirebreakError } from '../common/errors';
-import { type SafeTxFields, safeTxTypedData } from './executors/safe';
+import { safeTxTypedData } from './executors/safe';
+import type { SafeSigningRequest } from './executors/types';
+
+export type { SafeSigningRequest } from './executors/types';
 
 export type ApprovalKind = 'step' | 'safe-signatures';
 /** `done`: approved (or signed to the threshold) and handed to the executor. */
 export type ApprovalStatus = 'awaiting' | 'approved' | 'rejected' | 'expired' | 'done';
 
 /** What a Safe's owners sign: the Safe transaction (EIP-712, Safe 1.4.1) and who may sign it. */
-export interface SafeSigningRequest {
-  safe: Hex;
-  chainId: number;
-  safeTxHash: Hex;
-  /** The SafeTx message, amounts as decimal strings. */
-  tx: SafeTxFields;
-  owners: Hex[];
-  threshold: number;
-}
-
 export interface ApprovalRequest {
   action: string;
   playbookId: string;

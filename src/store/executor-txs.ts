@@ -7,33 +7,11 @@
  */
 import type { Selectable } from 'kysely';
 import type { Hex } from 'viem';
+import type { ExecutorTx, TxJournal } from '../respond/executors/nonce';
 import type { Database } from './schema';
 import { guard, msColumn, type StoreDb, toJson } from './store';
 
-export type ExecutorTxStatus = Database['executor_txs']['status'];
-
-export interface ExecutorTx {
-  chainId: number;
-  /** The sender, lower-case. */
-  address: Hex;
-  nonce: number;
-  /** The action the transaction belongs to; null for a nonce-gap filler. */
-  actionId: string | null;
-  /** Which call of the action (see `callKey` in nonce.ts). */
-  callKey: string | null;
-  to: Hex;
-  data: Hex;
-  value: bigint;
-  gas: bigint;
-  maxFeePerGas: bigint;
-  maxPriorityFeePerGas: bigint;
-  /** Every version signed under this nonce, oldest first. */
-  hashes: Hex[];
-  status: ExecutorTxStatus;
-  minedHash: Hex | null;
-  createdAt: number;
-  updatedAt: number;
-}
+export type { ExecutorTx, ExecutorTxStatus } from '../respond/executors/nonce';
 
 /** Inserts the transactions, or replaces every field of the stored ones with the same (chain, sender, nonce). */
 export function putExecutorTxs(db: StoreDb, txs: readonly ExecutorTx[]): Promise<void> {
@@ -147,5 +125,15 @@ function fromRow(row: Selectable<Database['executor_txs']>): ExecutorTx {
     minedHash: row.mined_hash,
     createdAt: Number(row.created_at_ms),
     updatedAt: Number(row.updated_at_ms),
+  };
+}
+
+/** The nonce journal in the store (survives restarts): what the key executors are given. */
+export function storeTxJournal(db: StoreDb): TxJournal {
+  return {
+    put: (txs) => putExecutorTxs(db, txs),
+    pending: (chainId, address) => listPendingExecutorTxs(db, chainId, address),
+    forAction: (chainId, address, actionId) => listActionExecutorTxs(db, chainId, address, actionId),
+    maxNonce: (chainId, address) => maxExecutorNonce(db, chainId, address),
   };
 }

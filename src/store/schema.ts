@@ -19,6 +19,7 @@ import type { Hex } from 'viem';
 import type { FindingKind, Severity } from '../detectors/types';
 import type { IncidentStatus, TimelineEventType } from '../incidents/types';
 import type { ApprovalKind, ApprovalRequest, ApprovalSignature, ApprovalStatus } from '../respond/approvals';
+import type { ExecutorTxStatus } from '../respond/executors/nonce';
 import type { ActionStatus } from '../respond/types';
 
 /** A `jsonb` column: read as `T`, written as a JSON string. */
@@ -166,7 +167,7 @@ export interface ExecutorTxsTable {
   max_priority_fee_per_gas: ColumnType<string, bigint, bigint>;
   hashes: Json<Hex[]>;
   /** `pending` (signed, maybe broadcast), `mined`, `superseded` (the nonce was used by another transaction), `filled` (a gap filler took the nonce). */
-  status: 'pending' | 'mined' | 'superseded' | 'filled';
+  status: ExecutorTxStatus;
   mined_hash: Hex | null;
   created_at_ms: bigint;
   updated_at_ms: bigint;

@@ -28,7 +28,7 @@ export interface ExecutorDeps {
   clientOf(chain: string): Client;
   /** Where secret references are resolved; process.env by default. */
   secrets?: SecretSource | undefined;
-  /** Where the key executors journal their nonces and signed transactions (`storeTxJournal(store.db)`); in memory when absent. */
+  /** Where the key executors journal their nonces and signed transactions (`storeTxJournal(store.db)`, store/executor-txs.ts); in memory when absent. */
   journal?: TxJournal | undefined;
   common: Common;
 }

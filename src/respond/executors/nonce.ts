@@ -5,20 +5,37 @@
  * the transaction already signed for an action's call instead of signing a second one, and finds
  * the gaps a crash left (a nonce journaled but never broadcast, below one that was).
  *
- * Two implementations: the store's table (`executor_txs`, the default wherever there is a store)
- * and an in-memory one (a process without a store: nonces then survive only as long as it runs).
+ * Two implementations: the store's table (`storeTxJournal` in store/executor-txs.ts, the default
+ * wherever there is a store) and an in-memory one here (a process without a store: nonces then
+ * survive only as long as it runs).
  */
 import { type Hex, keccak256, toHex } from 'viem';
-import {
-  type ExecutorTx,
-  listActionExecutorTxs,
-  listPendingExecutorTxs,
-  maxExecutorNonce,
-  putExecutorTxs,
-} from '../../store/executor-txs';
-import type { StoreDb } from '../../store/store';
 
-export type { ExecutorTx, ExecutorTxStatus } from '../../store/executor-txs';
+export type ExecutorTxStatus = 'pending' | 'mined' | 'superseded' | 'filled';
+
+/** One transaction a sender signed under one nonce (with every replacement's hash). */
+export interface ExecutorTx {
+  chainId: number;
+  /** The sender, lower-case. */
+  address: Hex;
+  nonce: number;
+  /** The action the transaction belongs to; null for a nonce-gap filler. */
+  actionId: string | null;
+  /** Which call of the action (see `callKey`). */
+  callKey: string | null;
+  to: Hex;
+  data: Hex;
+  value: bigint;
+  gas: bigint;
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+  /** Every version signed under this nonce, oldest first. */
+  hashes: Hex[];
+  status: ExecutorTxStatus;
+  minedHash: Hex | null;
+  createdAt: number;
+  updatedAt: number;
+}
 
 export interface TxJournal {
   /** Inserts or replaces the transactions (by chain, address, nonce). */
@@ -29,16 +46,6 @@ export interface TxJournal {
   forAction(chainId: number, address: Hex, actionId: string): Promise<ExecutorTx[]>;
   /** The highest nonce the sender journaled, or null. */
   maxNonce(chainId: number, address: Hex): Promise<number | null>;
-}
-
-/** The journal in the store (survives restarts). */
-export function storeTxJournal(db: StoreDb): TxJournal {
-  return {
-    put: (txs) => putExecutorTxs(db, txs),
-    pending: (chainId, address) => listPendingExecutorTxs(db, chainId, address),
-    forAction: (chainId, address, actionId) => listActionExecutorTxs(db, chainId, address, actionId),
-    maxNonce: (chainId, address) => maxExecutorNonce(db, chainId, address),
-  };
 }
 
 /** A journal in memory: for a process without a store, and for unit tests. */

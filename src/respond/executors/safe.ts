@@ -40,10 +40,19 @@ import {
 import { signCall } from '../../chain/transactions';
 import type { Common } from '../../common/common';
 import { describeError, FirebreakError } from '../../common/errors';
-import type { SafeSigningRequest } from '../approvals';
 import type { ActionPlan } from '../types';
 import { firstLine, gasLimitFor } from './eoa';
-import type { Executor, PendingSignatures, QuorumOutcome, QuorumProgress, SentAction } from './types';
+import type {
+  Executor,
+  PendingSignatures,
+  QuorumOutcome,
+  QuorumProgress,
+  SafeSigningRequest,
+  SafeTxFields,
+  SentAction,
+} from './types';
+
+export type { SafeTxFields } from './types';
 
 /** The parts of the Safe 1.4.1 ABI the executor uses (checked against the package's artifact in tests). */
 export const safeAbi = [
@@ -125,21 +134,6 @@ export const multiSendCallOnlyAbi = [
     outputs: [],
   },
 ] as const;
-
-/** A SafeTx message (EIP-712), JSON-safe: amounts as decimal strings. */
-export interface SafeTxFields {
-  to: Hex;
-  value: string;
-  data: Hex;
-  /** 0 CALL, 1 DELEGATECALL (MultiSendCallOnly). */
-  operation: 0 | 1;
-  safeTxGas: string;
-  baseGas: string;
-  gasPrice: string;
-  gasToken: Hex;
-  refundReceiver: Hex;
-  nonce: string;
-}
 
 /** The EIP-712 typed data of a Safe (≥ 1.3.0) transaction, for `signTypedData` / `hashTypedData`. */
 export function safeTxTypedData(request: Pick<SafeSigningRequest, 'safe' | 'chainId' | 'tx'>) {

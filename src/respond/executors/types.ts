@@ -4,7 +4,6 @@
  * whose transactions are only votes (a k-of-n quorum), whether the calls were made or still wait.
  */
 import type { Hex, TransactionReceipt } from 'viem';
-import type { SafeSigningRequest } from '../approvals';
 import type { ActionPlan } from '../types';
 
 export interface SendContext {
@@ -112,4 +111,30 @@ export interface Executor {
    * left pending.
    */
   resume?(): Promise<void>;
+}
+
+/** What an owner signs to approve a Safe transaction (`firebreak approve … --key-env`), as stored with the approval. */
+export interface SafeSigningRequest {
+  safe: Hex;
+  chainId: number;
+  safeTxHash: Hex;
+  /** The SafeTx message, amounts as decimal strings. */
+  tx: SafeTxFields;
+  owners: Hex[];
+  threshold: number;
+}
+
+/** A SafeTx message (EIP-712), JSON-safe: amounts as decimal strings. */
+export interface SafeTxFields {
+  to: Hex;
+  value: string;
+  data: Hex;
+  /** 0 CALL, 1 DELEGATECALL (MultiSendCallOnly). */
+  operation: 0 | 1;
+  safeTxGas: string;
+  baseGas: string;
+  gasPrice: string;
+  gasToken: Hex;
+  refundReceiver: Hex;
+  nonce: string;
 }
