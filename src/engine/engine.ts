@@ -70,7 +70,7 @@ import {
   type StoredFinding,
   setCheckpoint,
 } from '../store/ingestion';
-import { type StoreDb, storeActions } from '../store/store';
+import { findingFromRow, listActions, type StoreDb, storeActions } from '../store/store';
 import { buildDetectors } from './detectors';
 
 /** Processed-block rows kept per chain below the finalized head (about two weeks of mainnet)... */
@@ -509,6 +509,45 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     await respond(chainName, event, results);
   };
 
+  /**
+   * Actions an earlier process sent (or planned) but never saw verified, because it stopped after
+   * the chain had moved past their block (so no checkpoint marks their response pending): the
+   * response of the block each answered runs again from its stored findings. Nothing is sent twice:
+   * the executors' journal hands back the transactions already signed, and a plan whose effect is
+   * in place ends verified.
+   */
+  const resumeUnfinishedActions = async (chainName: string, chainId: number) => {
+    const blocks = new Set<bigint>();
+    for (const incident of await store.listOpenIncidents()) {
+      if (incident.subject.chainId !== chainId) continue;
+      for (const a of await listActions(store.db, incident.id))
+        if (['planned', 'sent', 'mined'].includes(a.status) && a.sentBlock !== null) blocks.add(a.sentBlock);
+    }
+    for (const number of [...blocks].sort((x, y) => (x < y ? -1 : 1))) {
+      const rows = await store.db
+        .selectFrom('findings')
+        .selectAll()
+        .where('chain_id', '=', chainId)
+        .where('block_number', '=', number)
+        .where('retracted_at_ms', 'is', null)
+        .orderBy('id')
+        .execute();
+      const findings = rows.map((row) => findingFromRow(row));
+      if (findings.length === 0) continue;
+      common.logger.warn(
+        { chain: chainName, block: number.toString(), findings: findings.length },
+        'resuming actions an earlier process sent but did not see verified',
+      );
+      const event: BlockEvent = {
+        type: 'block',
+        chainId,
+        block: findings[0]!.block,
+        receivedAt: common.clock.monotonic(),
+      };
+      await respond(chainName, event, await incidents.ingest(findings));
+    }
+  };
+
   const handle = async (chainName: string, event: TrackedEvent) => {
     switch (event.type) {
       case 'block':
@@ -534,6 +573,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     const { client, provider, heads } = chainOf(chain.name);
     const checkpoint = await getCheckpoint(store.db, chain.id);
     if (checkpoint?.responsePending) await resumeResponse(chain.name, checkpoint);
+    await resumeUnfinishedActions(chain.name, chain.id);
     let resume: Pick<IngestorOptions, 'checkpoint' | 'fromBlock'> = {};
     if (fromBlock !== undefined) resume = { fromBlock };
     else if (checkpoint) {
