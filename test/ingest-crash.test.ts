@@ -14,7 +14,6 @@
 // with esbuild (tsx's own dependency) and runs on plain node: ~2 s a start (imports ~0.4 s, opening
 // the PGlite folder ~0.5 s, the rest connecting and the first blocks). Without esbuild the test
 // falls back to tsx and takes ~30 s longer.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,44 +21,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedChain, type EmbeddedChain, type ServedChain } from '../src/chain/embedded';
 import { getCheckpoint, listProcessedBlocks } from '../src/store/ingestion';
 import { openStore } from '../src/store/store';
+import { type Child, childCommand, processedBlocks, spawnChild } from './support/child';
 import { sleep } from './support/wait';
 
 const BLOCKS = 1_000;
 const KILLS = 20;
 const SEED = 0x5eed_2026;
 const CHILD = join(import.meta.dirname, 'support', 'ingest-child.ts');
-
-/**
- * How to run the child: a plain-node bundle of it when esbuild is there, else through tsx. The
- * bundle goes inside the project (git-ignored cache) so that its package imports resolve.
- */
-async function childCommand(): Promise<string[]> {
-  const outDir = join(import.meta.dirname, '..', '.firebreak', 'cache', 'test');
-  try {
-    const { build } = (await import('esbuild' as string)) as {
-      build(options: Record<string, unknown>): Promise<unknown>;
-    };
-    const outfile = join(outDir, `ingest-child-${process.pid}.mjs`);
-    await build({
-      entryPoints: [CHILD],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      // viem and kysely go in (one file parses faster than ~500 modules load); PGlite finds its
-      // WASM next to its own files, so it stays a package, as do pino (worker files) and hardhat.
-      external: ['@electric-sql/pglite', 'pino', 'hardhat'],
-      banner: {
-        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-      },
-      outfile,
-      logLevel: 'warning',
-    });
-    return [outfile];
-  } catch {
-    return ['--import', 'tsx/esm', CHILD];
-  }
-}
 
 /** mulberry32: a small seeded generator, so kill points are random but replayable. */
 function random(seed: number): () => number {
@@ -70,69 +38,6 @@ function random(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface Child {
-  process: ChildProcess;
-  /** Block numbers it reported processed, in order. */
-  blocks: bigint[];
-  stderr: string[];
-  /** Resolves when it printed a block line that satisfies `until` (or rejects when it exits first). */
-  waitFor(what: string, until: (blocks: readonly bigint[]) => boolean, timeoutMs: number): Promise<void>;
-  exited: Promise<NodeJS.Signals | number | null>;
-}
-
-function spawnChild(command: string[], args: string[]): Child {
-  const child = spawn(process.execPath, [...command, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FIREBREAK_LOG_LEVEL: 'warn' },
-  });
-  const blocks: bigint[] = [];
-  const stderr: string[] = [];
-  const listeners = new Set<() => void>();
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) if (line.startsWith('block ')) blocks.push(BigInt(line.slice(6)));
-    for (const listener of listeners) listener();
-  });
-  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
-    child.once('exit', (code, signal) => resolve(signal ?? code)),
-  );
-  return {
-    process: child,
-    blocks,
-    stderr,
-    exited,
-    waitFor(what, until, timeoutMs) {
-      return new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (!until(blocks)) return;
-          cleanup();
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`child: timed out after ${timeoutMs} ms waiting for ${what}\n${stderr.join('')}`));
-        }, timeoutMs);
-        const onExit = () => {
-          cleanup();
-          reject(new Error(`child exited while waiting for ${what}\n${stderr.join('')}`));
-        };
-        const cleanup = () => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          child.off('exit', onExit);
-        };
-        listeners.add(check);
-        child.once('exit', onExit);
-        check();
-      });
-    },
   };
 }
 
@@ -147,7 +52,7 @@ describe('ingestion survives being killed: every block processed exactly once', 
     chain = await createEmbeddedChain({ accounts: 1 });
     served = await chain.serve();
     dir = mkdtempSync(join(tmpdir(), 'firebreak-crash-'));
-    command = await childCommand();
+    command = await childCommand(CHILD, 'ingest-child');
   });
 
   afterAll(async () => {
@@ -179,7 +84,7 @@ describe('ingestion survives being killed: every block processed exactly once', 
       // otherwise wait for a block that never comes.
       await mine(1);
       // Kill only once it is ingesting: after its first processed block, plus a random delay.
-      await child.waitFor('its first processed block', (b) => b.length > 0, 60_000);
+      await child.waitFor('its first processed block', (l) => processedBlocks(l).length > 0, 60_000);
       const delayMs = Math.floor(next() * 400);
       if (kill < KILLS - 5) {
         // Catching up.
@@ -188,7 +93,7 @@ describe('ingestion survives being killed: every block processed exactly once', 
       } else {
         // Live: caught up to the head, then following blocks mined every few milliseconds.
         const head = await chain.client.getBlockNumber();
-        await child.waitFor(`block ${head}`, (b) => b.includes(head), 30_000);
+        await child.waitFor(`block ${head}`, (l) => processedBlocks(l).includes(head), 30_000);
         const until = performance.now() + delayMs / 2;
         while (performance.now() < until) {
           await mine(1);
@@ -197,14 +102,14 @@ describe('ingestion survives being killed: every block processed exactly once', 
       }
       child.process.kill('SIGKILL');
       expect(await child.exited).toBe('SIGKILL');
-      killedAt.push({ after: child.blocks.length, delayMs });
+      killedAt.push({ after: processedBlocks(child.lines).length, delayMs });
     }
 
     // The last run: to the head, then a clean stop.
     const head = await chain.client.getBlockNumber();
     running = spawnChild(command, args);
     const last = running;
-    await last.waitFor(`block ${head}`, (b) => b.includes(head), 60_000);
+    await last.waitFor(`block ${head}`, (l) => processedBlocks(l).includes(head), 60_000);
     last.process.kill('SIGTERM');
     expect(await last.exited).toBe(0);
     running = undefined;

@@ -15,7 +15,6 @@
 // Blocks are mined by the test every 40 ms (automine off), so a transaction waits in the pool for
 // a while after its broadcast: kills land before, during and after it. The child runs as an
 // esbuild bundle on plain node, as in ingest-crash.test.ts (~2 s a start on an idle machine).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedChain, type EmbeddedChain, type ServedChain } from '../src/chain/embedded';
 import { createRng } from '../src/common/random';
 import { readReserveConfiguration } from '../src/protocols/aave-v3/reader';
+import { type Child, childCommand, processedBlocks, spawnChild } from './support/child';
 import { deploySendingMarket, type SendingMarket } from './support/sending-market';
 import { sleep } from './support/wait';
 
@@ -37,97 +37,6 @@ const MAX_KILL_MS = 300;
 const BLOCK_MS = 40;
 const CHILD = join(import.meta.dirname, 'support', 'respond-child.ts');
 const PAUSE_SELECTOR = toFunctionSelector('setReservePause(address,bool)');
-
-/** The child as a plain-node esbuild bundle (faster start), else through tsx. */
-async function childCommand(): Promise<string[]> {
-  const outDir = join(import.meta.dirname, '..', '.firebreak', 'cache', 'test');
-  try {
-    const { build } = (await import('esbuild' as string)) as {
-      build(options: Record<string, unknown>): Promise<unknown>;
-    };
-    const outfile = join(outDir, `respond-child-${process.pid}.mjs`);
-    await build({
-      entryPoints: [CHILD],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      external: ['@electric-sql/pglite', 'pino', 'hardhat'],
-      banner: {
-        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-      },
-      outfile,
-      logLevel: 'warning',
-    });
-    return [outfile];
-  } catch {
-    return ['--import', 'tsx/esm', CHILD];
-  }
-}
-
-interface Child {
-  process: ChildProcess;
-  lines: string[];
-  stderr: string[];
-  waitFor(what: string, until: (lines: readonly string[]) => boolean, timeoutMs: number): Promise<void>;
-  exited: Promise<NodeJS.Signals | number | null>;
-}
-
-function spawnChild(command: string[], args: string[], key: Hex): Child {
-  const child = spawn(process.execPath, [...command, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FIREBREAK_LOG_LEVEL: 'warn', FIREBREAK_GUARDIAN_KEY: key },
-  });
-  const lines: string[] = [];
-  const stderr: string[] = [];
-  const listeners = new Set<() => void>();
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const parts = buffered.split('\n');
-    buffered = parts.pop() ?? '';
-    lines.push(...parts);
-    for (const listener of listeners) listener();
-  });
-  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
-    child.once('exit', (code, signal) => resolve(signal ?? code)),
-  );
-  return {
-    process: child,
-    lines,
-    stderr,
-    exited,
-    waitFor(what, until, timeoutMs) {
-      return new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (!until(lines)) return;
-          cleanup();
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`child: timed out after ${timeoutMs} ms waiting for ${what}\n${stderr.join('')}`));
-        }, timeoutMs);
-        const onExit = () => {
-          cleanup();
-          reject(new Error(`child exited while waiting for ${what}\n${stderr.join('')}`));
-        };
-        const cleanup = () => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          child.off('exit', onExit);
-        };
-        listeners.add(check);
-        child.once('exit', onExit);
-        check();
-      });
-    },
-  };
-}
-
-const processed = (lines: readonly string[]) =>
-  lines.filter((l) => l.startsWith('block ')).map((l) => BigInt(l.slice(6)));
 
 describe('respond: the containing action lands exactly once however the process is killed', () => {
   let chain: EmbeddedChain;
@@ -154,7 +63,7 @@ describe('respond: the containing action lands exactly once however the process 
     m = await deploySendingMarket(chain.client, chain.accounts[0]!.account, guardian().address);
     served = await chain.serve();
     dir = mkdtempSync(join(tmpdir(), 'firebreak-respond-kill-'));
-    command = await childCommand();
+    command = await childCommand(CHILD, 'respond-child');
     await chain.setAutomine(false);
     snapshot = await chain.snapshot();
   }, 120_000);
@@ -193,11 +102,11 @@ describe('respond: the containing action lands exactly once however the process 
       const kills: string[] = [];
 
       // First run: killed at a random point after the exploit block is mined.
-      running = spawnChild(command, args, guardian().privateKey);
+      running = spawnChild(command, args, { FIREBREAK_GUARDIAN_KEY: guardian().privateKey });
       const first = running;
-      await first.waitFor(`block ${head}`, (l) => processed(l).includes(head), 60_000);
+      await first.waitFor(`block ${head}`, (l) => processedBlocks(l).includes(head), 60_000);
       await chain.mine(); // trigger - 1
-      await first.waitFor(`block ${trigger - 1n}`, (l) => processed(l).includes(trigger - 1n), 30_000);
+      await first.waitFor(`block ${trigger - 1n}`, (l) => processedBlocks(l).includes(trigger - 1n), 30_000);
       await chain.mine(); // the exploit block: the execution starts
       startMining();
       const firstKillMs = Math.floor(next() * MAX_KILL_MS);
@@ -208,9 +117,9 @@ describe('respond: the containing action lands exactly once however the process 
 
       // Second run: picks the execution up where the kill left it, and is killed again at a random
       // point after its first processed block (where it resumes the response).
-      running = spawnChild(command, args, guardian().privateKey);
+      running = spawnChild(command, args, { FIREBREAK_GUARDIAN_KEY: guardian().privateKey });
       const second = running;
-      await second.waitFor('its first block', (l) => processed(l).length > 0, 60_000);
+      await second.waitFor('its first block', (l) => processedBlocks(l).length > 0, 60_000);
       const secondKillMs = Math.floor(next() * MAX_KILL_MS);
       await sleep(secondKillMs);
       second.process.kill('SIGKILL');
@@ -218,7 +127,7 @@ describe('respond: the containing action lands exactly once however the process 
       kills.push(`${secondKillMs} ms after the restart's first block (${stage(second)})`);
 
       // Last run: until the pause landed and 8 more blocks (each still reporting the exploit) went by.
-      running = spawnChild(command, args, guardian().privateKey);
+      running = spawnChild(command, args, { FIREBREAK_GUARDIAN_KEY: guardian().privateKey });
       const last = running;
       const deadline = performance.now() + 60_000;
       while (performance.now() < deadline && !(await isPaused())) await sleep(10);
@@ -230,7 +139,7 @@ describe('respond: the containing action lands exactly once however the process 
       const pausedAt = await chain.client.getBlockNumber();
       await last.waitFor(
         `block ${pausedAt + 8n}`,
-        (l) => processed(l).some((n) => n >= pausedAt + 8n),
+        (l) => processedBlocks(l).some((n) => n >= pausedAt + 8n),
         60_000,
       );
       stopMining();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { USDC_ASSET, WETH_ASSET } from '../../test/support/assets';
 import { isFirebreakError } from '../common/errors';
 import { expandTimeline, parseScenario } from './scenario';
 
@@ -6,24 +7,7 @@ const base = {
   name: 'unit',
   title: 'unit',
   market: {
-    assets: [
-      {
-        symbol: 'USDC',
-        decimals: 6,
-        priceUsd: 1,
-        ltvBps: 8000,
-        liquidationThresholdBps: 8500,
-        liquidationBonusBps: 10500,
-      },
-      {
-        symbol: 'WETH',
-        decimals: 18,
-        priceUsd: 2000,
-        ltvBps: 8000,
-        liquidationThresholdBps: 8250,
-        liquidationBonusBps: 10500,
-      },
-    ],
+    assets: [USDC_ASSET, WETH_ASSET],
     pools: [{ id: 'WETH-USDC', tokens: ['WETH', 'USDC'], reserves: [100, 200000] }],
   },
   accounts: [{ name: 'alice', role: 'user', holds: { WETH: 1 } }],

@@ -21,6 +21,7 @@ import {
 import { parseScenario } from '../../src/drills/scenario';
 import { deployAccountReader, readAccountDataBatch } from '../../src/drills/spawner';
 import { poolAbi } from '../../src/protocols/aave-v3/abi';
+import { USDC_ASSET, WETH_ASSET } from '../support/assets';
 
 const scenario = parseScenario(
   {
@@ -28,22 +29,8 @@ const scenario = parseScenario(
     title: 'Populations on a small market',
     market: {
       assets: [
-        {
-          symbol: 'USDC',
-          decimals: 6,
-          priceUsd: 1,
-          ltvBps: 8000,
-          liquidationThresholdBps: 8500,
-          liquidationBonusBps: 10500,
-        },
-        {
-          symbol: 'WETH',
-          decimals: 18,
-          priceUsd: 2000,
-          ltvBps: 8000,
-          liquidationThresholdBps: 8250,
-          liquidationBonusBps: 10500,
-        },
+        USDC_ASSET,
+        WETH_ASSET,
         {
           symbol: 'WBTC',
           decimals: 8,

@@ -34,30 +34,14 @@ import { erc20Abi, poolAbi } from '../../src/protocols/aave-v3/abi';
 import { readReserveConfiguration } from '../../src/protocols/aave-v3/reader';
 import { getAmountOut, planSwapExactIn, readPair } from '../../src/protocols/uniswap-v2/pool';
 import { healthFactors } from '../../src/risk/health';
+import { USDC_ASSET, WETH_ASSET } from '../support/assets';
 
 const scenario = parseScenario(
   {
     name: 'predict-test',
     title: 'A WETH/USDC market with a thin pool',
     market: {
-      assets: [
-        {
-          symbol: 'USDC',
-          decimals: 6,
-          priceUsd: 1,
-          ltvBps: 8000,
-          liquidationThresholdBps: 8500,
-          liquidationBonusBps: 10500,
-        },
-        {
-          symbol: 'WETH',
-          decimals: 18,
-          priceUsd: 2000,
-          ltvBps: 8000,
-          liquidationThresholdBps: 8250,
-          liquidationBonusBps: 10500,
-        },
-      ],
+      assets: [USDC_ASSET, WETH_ASSET],
       pools: [{ id: 'WETH-USDC', tokens: ['WETH', 'USDC'], reserves: [5_000, 10_000_000] }],
     },
     accounts: [{ name: 'usdc-supplier', role: 'supplier', supplies: { USDC: 20_000_000 } }],

@@ -9,6 +9,7 @@ import { createCommon } from '../../src/common/common';
 import { type PreparedDrill, prepareDrill, type RunResult, runScenario } from '../../src/drills/runner';
 import { parseScenario } from '../../src/drills/scenario';
 import { erc20Abi, poolAbi } from '../../src/protocols/aave-v3/abi';
+import { USDC_ASSET, WETH_ASSET } from '../support/assets';
 
 const scenario = parseScenario(
   {
@@ -16,24 +17,7 @@ const scenario = parseScenario(
     title: 'time-based steps, a mass withdrawal and a heartbeat feed',
     chain: { blockTimeSeconds: 12 },
     market: {
-      assets: [
-        {
-          symbol: 'USDC',
-          decimals: 6,
-          priceUsd: 1,
-          ltvBps: 8000,
-          liquidationThresholdBps: 8500,
-          liquidationBonusBps: 10500,
-        },
-        {
-          symbol: 'WETH',
-          decimals: 18,
-          priceUsd: 2000,
-          ltvBps: 8000,
-          liquidationThresholdBps: 8250,
-          liquidationBonusBps: 10500,
-        },
-      ],
+      assets: [USDC_ASSET, WETH_ASSET],
     },
     accounts: [
       { name: 'alice', role: 'supplier', supplies: { USDC: 100_000 }, holds: { USDC: 1_000 } },

@@ -23,6 +23,7 @@ import {
   encodePacked,
   type Hex,
   hashTypedData,
+  parseAbi,
   parseEventLogs,
   parseGwei,
   size,
@@ -55,85 +56,17 @@ import type {
 export type { SafeTxFields } from './types';
 
 /** The parts of the Safe 1.4.1 ABI the executor uses (checked against the package's artifact in tests). */
-export const safeAbi = [
-  { type: 'function', name: 'nonce', stateMutability: 'view', inputs: [], outputs: [{ type: 'uint256' }] },
-  {
-    type: 'function',
-    name: 'getThreshold',
-    stateMutability: 'view',
-    inputs: [],
-    outputs: [{ type: 'uint256' }],
-  },
-  {
-    type: 'function',
-    name: 'getOwners',
-    stateMutability: 'view',
-    inputs: [],
-    outputs: [{ type: 'address[]' }],
-  },
-  {
-    type: 'function',
-    name: 'getTransactionHash',
-    stateMutability: 'view',
-    inputs: [
-      { name: 'to', type: 'address' },
-      { name: 'value', type: 'uint256' },
-      { name: 'data', type: 'bytes' },
-      { name: 'operation', type: 'uint8' },
-      { name: 'safeTxGas', type: 'uint256' },
-      { name: 'baseGas', type: 'uint256' },
-      { name: 'gasPrice', type: 'uint256' },
-      { name: 'gasToken', type: 'address' },
-      { name: 'refundReceiver', type: 'address' },
-      { name: '_nonce', type: 'uint256' },
-    ],
-    outputs: [{ type: 'bytes32' }],
-  },
-  {
-    type: 'function',
-    name: 'execTransaction',
-    stateMutability: 'payable',
-    inputs: [
-      { name: 'to', type: 'address' },
-      { name: 'value', type: 'uint256' },
-      { name: 'data', type: 'bytes' },
-      { name: 'operation', type: 'uint8' },
-      { name: 'safeTxGas', type: 'uint256' },
-      { name: 'baseGas', type: 'uint256' },
-      { name: 'gasPrice', type: 'uint256' },
-      { name: 'gasToken', type: 'address' },
-      { name: 'refundReceiver', type: 'address' },
-      { name: 'signatures', type: 'bytes' },
-    ],
-    outputs: [{ type: 'bool' }],
-  },
-  {
-    type: 'event',
-    name: 'ExecutionSuccess',
-    inputs: [
-      { name: 'txHash', type: 'bytes32', indexed: true },
-      { name: 'payment', type: 'uint256', indexed: false },
-    ],
-  },
-  {
-    type: 'event',
-    name: 'ExecutionFailure',
-    inputs: [
-      { name: 'txHash', type: 'bytes32', indexed: true },
-      { name: 'payment', type: 'uint256', indexed: false },
-    ],
-  },
-] as const;
+export const safeAbi = parseAbi([
+  'function nonce() view returns (uint256)',
+  'function getThreshold() view returns (uint256)',
+  'function getOwners() view returns (address[])',
+  'function getTransactionHash(address to, uint256 value, bytes data, uint8 operation, uint256 safeTxGas, uint256 baseGas, uint256 gasPrice, address gasToken, address refundReceiver, uint256 _nonce) view returns (bytes32)',
+  'function execTransaction(address to, uint256 value, bytes data, uint8 operation, uint256 safeTxGas, uint256 baseGas, uint256 gasPrice, address gasToken, address refundReceiver, bytes signatures) payable returns (bool)',
+  'event ExecutionSuccess(bytes32 indexed txHash, uint256 payment)',
+  'event ExecutionFailure(bytes32 indexed txHash, uint256 payment)',
+]);
 
-export const multiSendCallOnlyAbi = [
-  {
-    type: 'function',
-    name: 'multiSend',
-    stateMutability: 'payable',
-    inputs: [{ name: 'transactions', type: 'bytes' }],
-    outputs: [],
-  },
-] as const;
+export const multiSendCallOnlyAbi = parseAbi(['function multiSend(bytes transactions) payable']);
 
 /** The EIP-712 typed data of a Safe (≥ 1.3.0) transaction, for `signTypedData` / `hashTypedData`. */
 export function safeTxTypedData(request: Pick<SafeSigningRequest, 'safe' | 'chainId' | 'tx'>) {
