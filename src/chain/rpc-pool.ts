@@ -1187,7 +1187,13 @@ export interface RecordedCall extends QuorumCall {
  * const calls = reads.calls();
  * await pool.confirmCalls(calls, calls.map((c) => c.result), quorum);
  */
-export function recordingClient(pool: RpcPool): { client: Client; calls(): RecordedCall[] } {
+export function recordingClient(pool: {
+  client: Client;
+  request(method: string, params: readonly unknown[]): Promise<unknown>;
+}): {
+  client: Client;
+  calls(): RecordedCall[];
+} {
   const recorded = new Map<string, RecordedCall>();
   const client = createClient({
     ...(pool.client.chain ? { chain: pool.client.chain } : {}),

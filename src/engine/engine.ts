@@ -25,6 +25,7 @@ import type { HeadWakeups } from '../chain/block-source';
 import type { BlockRef, FinalizedEvent, ReorgEvent } from '../chain/events';
 import { createIngestor, type Ingestor, type IngestorOptions } from '../chain/ingest';
 import type { MetricsRegistry } from '../chain/metrics';
+import { createReadAhead, type ReadAhead, requestOf } from '../chain/read-ahead';
 import type { DeepReorgEvent, TrackedEvent } from '../chain/reorg';
 import { boundSource } from '../chain/replay';
 import { type RecordedCall, type RpcPool, recordingClient } from '../chain/rpc-pool';
@@ -126,7 +127,10 @@ export interface EngineHooks extends ResponderHooks {
   onFinalized?(info: { chain: string; event: FinalizedEvent }): void;
   /** A chain's loop failed; it restarts from its checkpoint after a backoff, other chains go on. */
   onChainError?(info: { chain: string; error: unknown }): void;
-  /** A block's detectors returned findings (before they are filed and responded to); `at` is clock.monotonic(). */
+  /**
+   * A block's detectors ran: its findings (none, often), emitted before they are filed and
+   * responded to; `at` is clock.monotonic().
+   */
   onFindings?(info: { chain: string; event: BlockEvent; findings: readonly Finding[]; at: number }): void;
 }
 
@@ -238,6 +242,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     buildPlan: createPlanBuilder({
       clientFor: (chainId: number) => clientForChainId.get(chainId),
       marketsByAddress,
+      config,
     }),
     guardrails: {
       killSwitch: options.killSwitch ?? config.killSwitch,
@@ -252,6 +257,22 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const { store } = options;
   const stateOf = memoryDetectorState();
 
+  // Live chains read ahead: each block's reads are sent as soon as the block is known (chain/read-ahead.ts).
+  const readAheads = new Map<string, ReadAhead>();
+  for (const c of config.chains) {
+    const chain = options.chains.get(c.name);
+    if (!chain || chain.source) continue;
+    const pool = chain.pool;
+    readAheads.set(
+      c.name,
+      createReadAhead(pool ? (m, p) => pool.request(m, p) : requestOf(chain.client), {
+        ...(chain.client.chain ? { chain: chain.client.chain } : {}),
+      }),
+    );
+  }
+  /** The client a chain's per-block reads go through: its read-ahead's, when it has one. */
+  const readClientOf = (name: string): Client => readAheads.get(name)?.client ?? chainOf(name).client;
+
   // Live position books, for the markets that ask for one (`positionsFromBlock`), by addresses provider.
   const trackers = new Map<Hex, PositionTracker>();
   for (const m of config.markets) {
@@ -260,7 +281,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     const chain = config.chains.find((c) => c.name === m.chain)!;
     trackers.set(
       resolved.addressesProvider.toLowerCase() as Hex,
-      createPositionTracker(chainOf(m.chain).client, {
+      createPositionTracker(readClientOf(m.chain), {
         chainId: chain.id,
         pool: resolved.pool,
         oracle: resolved.oracle,
@@ -270,11 +291,18 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     );
   }
 
-  /** Runs a store transaction, retried a few times with backoff; the incident memory is reloaded after a failure. */
-  const transaction = async <T>(what: string, work: (trx: StoreDb) => Promise<T>): Promise<T> => {
+  /**
+   * Runs a store transaction, retried a few times with backoff; the incident memory is reloaded
+   * after a failure. `single`: the work is one statement, atomic alone, so it runs without one.
+   */
+  const transaction = async <T>(
+    what: string,
+    work: (trx: StoreDb) => Promise<T>,
+    opts: { single?: boolean } = {},
+  ): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await store.db.transaction().execute(work);
+        return opts.single ? await work(store.db) : await store.db.transaction().execute(work);
       } catch (error) {
         await incidents.reload().catch(() => undefined);
         if (attempt >= 4 || signal.aborted) throw error;
@@ -356,13 +384,22 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
   const processBlock = async (chainName: string, event: BlockEvent): Promise<BlockProcessed> => {
     const chain = chainOf(chainName);
+    const ahead = readAheads.get(chainName);
+    ahead?.begin(event.block);
     // With a quorum to meet, the view reads through a recorder so the reads can be confirmed later.
     const recorder =
-      chain.pool && (quorumOf.get(event.chainId)?.quorum ?? 1) > 1 ? recordingClient(chain.pool) : undefined;
+      chain.pool && (quorumOf.get(event.chainId)?.quorum ?? 1) > 1
+        ? recordingClient(ahead ? { client: chain.pool.client, request: ahead.request } : chain.pool)
+        : undefined;
     if (recorder) evidence.set(event, recorder.calls);
-    const view = createBlockView(recorder?.client ?? chain.client, event.chainId, event.block.number, {
-      positions: async (market) => (await trackers.get(market)?.snapshotAt(event.block)) ?? null,
-    });
+    const view = createBlockView(
+      recorder?.client ?? readClientOf(chainName),
+      event.chainId,
+      event.block.number,
+      {
+        positions: async (market) => (await trackers.get(market)?.snapshotAt(event.block)) ?? null,
+      },
+    );
     const findings = await runDetectors(detectorsByChain.get(chainName) ?? [], event, view, {
       timeoutMs: options.detectorTimeoutMs ?? 5_000,
       logger: common.logger,
@@ -371,8 +408,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         ? { onTimed: (detector, ms) => detectorMs.observe({ chain: chainName, detector }, ms) }
         : {}),
     });
-    if (findings.length > 0)
-      options.hooks?.onFindings?.({ chain: chainName, event, findings, at: common.clock.monotonic() });
+    options.hooks?.onFindings?.({ chain: chainName, event, findings, at: common.clock.monotonic() });
     for (const f of findings) {
       if (f.kind === 'degraded')
         common.logger.warn(
@@ -396,17 +432,22 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     }
     // One transaction: the batch before it, what the block produced, the checkpoint past it, and
     // its processed counter.
+    // A block without findings is one statement (atomic alone): no transaction around it.
     const before = uncommitted.get(chainName)?.processed ?? [];
-    const results = await transaction(`block ${event.block.number}`, async (trx) => {
-      const ingested = await incidents.ingest(findings, storeActions(trx));
-      await recordBlocksProcessed(trx, {
-        chainId: event.chainId,
-        blocks: [...before.map((p) => p.event.block), event.block],
-        at: common.clock.now(),
-        responsePending: ingested.length > 0,
-      });
-      return ingested;
-    });
+    const results = await transaction(
+      `block ${event.block.number}`,
+      async (trx) => {
+        const ingested = await incidents.ingest(findings, storeActions(trx));
+        await recordBlocksProcessed(trx, {
+          chainId: event.chainId,
+          blocks: [...before.map((p) => p.event.block), event.block],
+          at: common.clock.now(),
+          responsePending: ingested.length > 0,
+        });
+        return ingested;
+      },
+      { single: findings.length === 0 && before.length < MAX_BATCH_BLOCKS },
+    );
     uncommitted.delete(chainName);
     if (results.length > 0) await respond(chainName, event, results);
     // Approvals: decisions from `firebreak approve`/`reject`, deadlines, owners' Safe signatures.

@@ -15,10 +15,11 @@
  * Inside a transaction use `trx`, never `store.db` (see `pglite-dialect.ts`: the outer handle
  * waits for the transaction's lock forever).
  */
-import { sql } from 'kysely';
+import { type QueryCreator, sql } from 'kysely';
 import type { Hex } from 'viem';
 import type { BlockRef, Finding } from '../detectors/types';
 import type { ActionStatus } from '../respond/types';
+import type { Database } from './schema';
 import { findingFromRow, guard, msColumn, type StoreDb } from './store';
 
 export interface Checkpoint {
@@ -130,6 +131,10 @@ const BLOCKS_PER_INSERT = 1_000;
  * transaction per batch rather than per block) and moves the checkpoint to the last one, whose
  * response may still be pending.
  *
+ * A batch of up to `BLOCKS_PER_INSERT` blocks is one statement (the counter upsert and the
+ * checkpoint upsert as data-modifying CTEs), so it is atomic on its own: a quiet live block needs
+ * no transaction around it, one round trip to the database instead of four.
+ *
  * @returns how many times each block has now been processed, in order.
  */
 export function recordBlocksProcessed(
@@ -140,42 +145,58 @@ export function recordBlocksProcessed(
     const last = input.blocks.at(-1);
     if (last === undefined) return [];
     const at = msColumn(input.at);
-    const counts: number[] = [];
+    const checkpoint = {
+      block_number: last.number,
+      block_hash: last.hash,
+      block_parent_hash: last.parentHash,
+      block_timestamp: last.timestamp,
+      response_pending: input.responsePending ?? false,
+      updated_at_ms: at,
+    };
+    const counts = new Map<string, number>();
     for (let i = 0; i < input.blocks.length; i += BLOCKS_PER_INSERT) {
-      const rows = await db
-        .insertInto('processed_blocks')
-        .values(
-          input.blocks.slice(i, i + BLOCKS_PER_INSERT).map((block) => ({
-            chain_id: input.chainId,
-            block_hash: block.hash,
-            block_number: block.number,
-            block_parent_hash: block.parentHash,
-            block_timestamp: block.timestamp,
-            times_processed: 1,
-            first_processed_at_ms: at,
-            last_processed_at_ms: at,
-            orphaned_at_ms: null,
-          })),
-        )
-        .onConflict((oc) =>
-          oc.columns(['chain_id', 'block_hash']).doUpdateSet({
-            times_processed: sql<number>`processed_blocks.times_processed + 1`,
-            last_processed_at_ms: at,
-            orphaned_at_ms: null,
-          }),
-        )
-        .returning('times_processed')
-        .execute();
-      // PostgreSQL returns a multi-row INSERT's rows in VALUES order.
-      for (const r of rows) counts.push(r.times_processed);
+      const chunk = input.blocks.slice(i, i + BLOCKS_PER_INSERT);
+      const counted = (qb: QueryCreator<Database>) =>
+        qb
+          .insertInto('processed_blocks')
+          .values(
+            chunk.map((block) => ({
+              chain_id: input.chainId,
+              block_hash: block.hash,
+              block_number: block.number,
+              block_parent_hash: block.parentHash,
+              block_timestamp: block.timestamp,
+              times_processed: 1,
+              first_processed_at_ms: at,
+              last_processed_at_ms: at,
+              orphaned_at_ms: null,
+            })),
+          )
+          .onConflict((oc) =>
+            oc.columns(['chain_id', 'block_hash']).doUpdateSet({
+              times_processed: sql<number>`processed_blocks.times_processed + 1`,
+              last_processed_at_ms: at,
+              orphaned_at_ms: null,
+            }),
+          )
+          .returning(['block_hash', 'times_processed']);
+      const lastChunk = i + BLOCKS_PER_INSERT >= input.blocks.length;
+      const rows = lastChunk
+        ? await db
+            .with('counted', counted)
+            .with('moved', (qb) =>
+              qb
+                .insertInto('checkpoints')
+                .values({ chain_id: input.chainId, ...checkpoint })
+                .onConflict((oc) => oc.column('chain_id').doUpdateSet(checkpoint)),
+            )
+            .selectFrom('counted')
+            .select(['block_hash', 'times_processed'])
+            .execute()
+        : await counted(db).execute();
+      for (const r of rows) counts.set(r.block_hash, r.times_processed);
     }
-    await setCheckpoint(db, {
-      chainId: input.chainId,
-      block: last,
-      at: input.at,
-      ...(input.responsePending !== undefined ? { responsePending: input.responsePending } : {}),
-    });
-    return counts;
+    return input.blocks.map((b) => counts.get(b.hash) ?? 0);
   });
 }
 
