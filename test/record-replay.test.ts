@@ -98,7 +98,7 @@ describe('record and replay of the Inverse Finance drill market', () => {
   it("`firebreak record` writes the range with the detectors' reads; bad input exits 2", async () => {
     const configFile = join(dir, 'firebreak.config.yaml');
     writeFileSync(configFile, stringify(config));
-    const out = join(dir, 'cli.jsonl.gz');
+    const out = join(dir, 'cli.rec.gz');
     const ok = await firebreak(
       'record',
       '--config',
@@ -132,7 +132,7 @@ describe('record and replay of the Inverse Finance drill market', () => {
           '--config',
           configFile,
           '--out',
-          join(dir, 'bad.jsonl.gz'),
+          join(dir, 'bad.rec.gz'),
           ...args,
         ]);
         expect(errors.join('\n')).toMatch(expected);
@@ -166,7 +166,7 @@ describe('record and replay of the Inverse Finance drill market', () => {
   }, 120_000);
 
   it('replays 50 recorded blocks with no node and finds exactly what the live chain gave', async () => {
-    const out = join(dir, 'inverse.jsonl.gz');
+    const out = join(dir, 'inverse.rec.gz');
     const { client } = await connectChain(config.chains[0]!);
     const summary = await recordChain({
       config,

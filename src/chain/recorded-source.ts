@@ -47,7 +47,7 @@ function rpcError(code: number, message: string, data?: Hex): Error & { code: nu
  * Opens a recording for streaming. Resolves once the header (and the setup reads) are read.
  *
  * @example
- * const source = await openRecordedSource('range.jsonl.gz', common);
+ * const source = await openRecordedSource('range.rec.gz', common);
  * for await (const event of source.events) handle(event); // detectors read through source.client
  */
 export async function openRecordedSource(

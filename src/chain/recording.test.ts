@@ -72,7 +72,7 @@ const request = (p: { request: (a: never) => Promise<unknown> }, method: string,
   p.request({ method, params } as never);
 
 describe('recording files', () => {
-  const file = join(dir, 'sample.jsonl.gz');
+  const file = join(dir, 'sample.rec.gz');
 
   it('round-trips header, blocks, logs and calls', async () => {
     const bytes = await writeSample(file);
@@ -125,7 +125,7 @@ describe('recording files', () => {
     await expect(loadRecording(damaged)).rejects.toThrow(/block 0x1: the log section ends inside .*damaged/);
     // The JSON-lines formats of earlier builds: refused with the fix, naming the file.
     for (const version of [1, 2]) {
-      const older = join(dir, `v${version}.jsonl.gz`);
+      const older = join(dir, `v${version}.rec.gz`);
       writeFileSync(older, gzipSync(`${JSON.stringify(header(version))}\n`));
       await expect(loadRecording(older)).rejects.toThrow(
         new RegExp(
@@ -172,7 +172,7 @@ describe('recording files', () => {
   });
 
   it('leaves no file behind when a recording is aborted', async () => {
-    const path = join(dir, 'aborted.jsonl.gz');
+    const path = join(dir, 'aborted.rec.gz');
     const w = createRecordingWriter(path, { chainId: 5, from: 1, to: 2, createdAt: '' });
     await w.block(block(1), [], []);
     await w.abort();
@@ -181,7 +181,7 @@ describe('recording files', () => {
 });
 
 describe('recorded provider', () => {
-  const file = join(dir, 'provider.jsonl.gz');
+  const file = join(dir, 'provider.rec.gz');
 
   it('answers chain id, head and blocks as a node at the recording’s last block would', async () => {
     await writeSample(file);
@@ -231,7 +231,7 @@ describe('recorded provider', () => {
 });
 
 describe('recorded source (streamed)', () => {
-  const file = join(dir, 'stream.jsonl.gz');
+  const file = join(dir, 'stream.rec.gz');
   const common = { clock: { monotonic: () => performance.now() }, signal: new AbortController().signal };
 
   it('streams every block once, in order, with its logs, and answers the reads streamed so far', async () => {

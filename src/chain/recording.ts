@@ -303,7 +303,7 @@ export interface RecordRangeOptions {
   chainId: number;
   from: bigint;
   to: bigint;
-  /** Output file (gzip; the CLI's examples name it `*.jsonl.gz`, the bench `*.rec.gz`). */
+  /** Output file (blocked gzip of binary frames; the examples name it `*.rec.gz`). */
   out: string;
   /**
    * Reads made once before the first block, through the recording client (resolving markets and
@@ -337,7 +337,7 @@ export interface RecordSummary {
  *
  * @example
  * await recordRange({
- *   client, chainId: 1, from: 100n, to: 149n, out: 'range.jsonl.gz',
+ *   client, chainId: 1, from: 100n, to: 149n, out: 'range.rec.gz',
  *   reads: (n, { client }) => readFeed(client, feed, n).then(() => {}),
  * });
  */
@@ -599,7 +599,7 @@ export async function* readRecording(path: string): AsyncGenerator<RecordingLine
  * `latest`) move up front, where a stream of the file needs them.
  *
  * @example
- * await joinRecordings(['a.jsonl.gz', 'b.jsonl.gz'], 'all.jsonl.gz'); // b must start where a ends
+ * await joinRecordings(['a.rec.gz', 'b.rec.gz'], 'all.rec.gz'); // b must start where a ends
  */
 export async function joinRecordings(pieces: readonly string[], out: string): Promise<RecordSummary> {
   const started = performance.now();
@@ -719,7 +719,7 @@ const matchesTopics = (log: RpcLog, topics: (Hex | Hex[] | null)[] | undefined) 
  * recorded; a call that was not recorded is an error naming the block, the target and the selector).
  *
  * @example
- * const provider = await createRecordedProvider('range.jsonl.gz');
+ * const provider = await createRecordedProvider('range.rec.gz');
  * const client = createClient({ transport: custom(provider) });
  * await getBlockNumber(client); // the recording's `to`
  */

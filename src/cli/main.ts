@@ -58,11 +58,11 @@ Usage:
       collateral), contagion, the sensitivity table and Monte Carlo VaR/LaR.
   firebreak run --config <firebreak.config.yaml|.ts>
       Follow the configured chains and respond to incidents until interrupted (Ctrl-C).
-  firebreak record --config <file> [--chain <name>] --from <block> --to <block|latest> --out <file.jsonl.gz>
+  firebreak record --config <file> [--chain <name>] --from <block> --to <block|latest> --out <file.rec.gz>
       Record a block range of a configured chain — blocks, logs and every state read the
       configured detectors make — to a compressed file that replays with no node.
       --progress-every N  a progress line on stderr every N blocks (default 100); --quiet for none
-  firebreak replay <file.jsonl.gz> --config <file>
+  firebreak replay <file.rec.gz> --config <file>
       Run a recording through the whole engine with no node (nothing is sent: the kill-switch is
       on) and print what it found, and how fast.
   firebreak approve <action-id> [--by <name>] [--key-env VAR] [--config <file>]
@@ -454,7 +454,7 @@ async function record(args: string[]): Promise<number> {
     quiet: { type: 'boolean', short: 'q' },
   });
   const usage =
-    'firebreak record --config firebreak.config.yaml --chain mainnet --from 19000000 --to 19000100 --out range.jsonl.gz';
+    'firebreak record --config firebreak.config.yaml --chain mainnet --from 19000000 --to 19000100 --out range.rec.gz';
   const file = values.config as string | undefined;
   const out = values.out as string | undefined;
   if (!file) throw new FirebreakError('ERR_USAGE', `record needs --config <file>\n    fix: ${usage}`);
@@ -548,7 +548,7 @@ async function replay(args: string[]): Promise<number> {
   const file = positionals[0];
   const configFile = values.config as string | undefined;
   if (!file || !configFile) {
-    throw new FirebreakError('ERR_USAGE', 'usage: firebreak replay <file.jsonl.gz> --config <file>');
+    throw new FirebreakError('ERR_USAGE', 'usage: firebreak replay <file.rec.gz> --config <file>');
   }
   const config = await loadConfig(configFile);
   const result = await replayRecording({ config, file, common: createCommon({ logger: createLogger() }) });

@@ -40,7 +40,7 @@ export interface RecordChainSummary extends RecordSummary {
  * Records `from..to` of a configured chain with its detectors' reads.
  *
  * @example
- * const summary = await recordChain({ config, chain: 'mainnet', client, from, to, out: 'r.jsonl.gz', common });
+ * const summary = await recordChain({ config, chain: 'mainnet', client, from, to, out: 'r.rec.gz', common });
  */
 export async function recordChain(options: RecordChainOptions): Promise<RecordChainSummary> {
   const { config, common } = options;

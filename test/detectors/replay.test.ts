@@ -79,7 +79,7 @@ describe('replaying a recorded incident through the engine', () => {
   const key = (f: Finding) => `${f.block.number} ${f.id} ${f.severity} ${f.dedupeKey}`;
 
   it('replays from the file alone to the same findings, with the same ids', async () => {
-    const out = join(dir, 'incident.jsonl.gz');
+    const out = join(dir, 'incident.rec.gz');
     const common = createCommon();
     const summary = await recordChain({
       config,
@@ -108,7 +108,7 @@ describe('replaying a recorded incident through the engine', () => {
   }, 90_000);
 
   it('replays identically when no check needs a node', async () => {
-    const out = join(dir, 'no-sender.jsonl.gz');
+    const out = join(dir, 'no-sender.rec.gz');
     const common = createCommon();
     const plain: FirebreakConfig = {
       ...config,
