@@ -250,4 +250,39 @@ describe('approve autonomy: an eoa step that waits for a human', () => {
     expect(timeline.some((e) => e.summary.startsWith('approved by dave'))).toBe(true);
     await restarted.stop();
   }, 60_000);
+  it('a step left waiting is taken up at restart even when nothing fires again, and executes once approved', async () => {
+    const dir = dataDir();
+    const store = await openStore({ dataDir: dir });
+    const { engine, action } = await awaiting(store, dir);
+    await engine.stop();
+    await store.close();
+    await decideAction({ dataDir: dir, actionId: action.id, decision: 'approve', by: 'erin', common });
+
+    // Restarted with the detector's lines out of reach: no finding, so no playbook fires again. The
+    // waiting step is taken up from the block of its decision on the timeline.
+    const config = respondConfig(d, undefined, { executor: 'guardian', autonomy: 'approve' }, dir);
+    const quiet = {
+      ...config,
+      detectors: config.detectors.map((x) =>
+        x.type === 'oracle-deviation'
+          ? { ...x, params: { ...x.params, thresholdBps: 1_000_000, criticalBps: 1_000_000 } }
+          : x,
+      ),
+    };
+    const reopened = await openStore({ dataDir: dir });
+    const restarted = await startEngine(d, quiet, reopened, d.detection + 1n, { secrets: secrets() });
+    running.push(restarted);
+    for (let i = 0; i < 4 && (await invConfig()).isFrozen === false; i++)
+      await restarted.processedBlock(await d.drill.chain.mine());
+    await restarted.engine.settled();
+    await waitFor('the approved action to be verified', 10_000, async () =>
+      (await actionsOf(reopened))[0]?.status === 'verified' ? true : undefined,
+    );
+    expect(await invConfig()).toMatchObject({ isFrozen: true, ltvBps: 0 });
+    const findings = await reopened.db.selectFrom('findings').select('block_number').execute();
+    expect(findings.every((f) => f.block_number <= d.detection)).toBe(true);
+    const timeline = await timelineOf(reopened);
+    expect(timeline.some((e) => e.summary.startsWith('approved by erin'))).toBe(true);
+    await restarted.stop();
+  }, 60_000);
 });

@@ -64,6 +64,7 @@ import {
   listActionsTaken,
   listCanonicalBlocks,
   listFindingsOfBlock,
+  listLiveFindingsAtHeight,
   markBlocksOrphaned,
   pruneProcessedBlocks,
   recordBlocksProcessed,
@@ -71,7 +72,7 @@ import {
   type StoredFinding,
   setCheckpoint,
 } from '../store/ingestion';
-import { findingFromRow, listActions, type StoreDb, storeActions } from '../store/store';
+import { listActions, type StoreDb, storeActions } from '../store/store';
 import { buildDetectors } from './detectors';
 
 /** Processed-block rows kept per chain below the finalized head (about two weeks of mainnet)... */
@@ -557,25 +558,25 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
    * the chain had moved past their block (so no checkpoint marks their response pending): the
    * response of the block each answered runs again from its stored findings. Nothing is sent twice:
    * the executors' journal hands back the transactions already signed, and a plan whose effect is
-   * in place ends verified.
+   * in place ends verified. So do steps left waiting for a human approval: taken up from the block
+   * of their decision (on the incident's timeline), they wait again under the same deadline, and an
+   * approval given meanwhile (`firebreak approve` with no engine running) executes at the next block.
    */
   const resumeUnfinishedActions = async (chainName: string, chainId: number) => {
     const blocks = new Set<bigint>();
     for (const incident of await store.listOpenIncidents()) {
       if (incident.subject.chainId !== chainId) continue;
-      for (const a of await listActions(store.db, incident.id))
+      const actions = await listActions(store.db, incident.id);
+      for (const a of actions)
         if (['planned', 'sent', 'mined'].includes(a.status) && a.sentBlock !== null) blocks.add(a.sentBlock);
+      const waiting = new Set(actions.filter((a) => a.status === 'awaiting-approval').map((a) => a.id));
+      if (waiting.size === 0) continue;
+      for (const entry of await incidents.timeline(incident.id))
+        if (entry.type === 'decision' && entry.block !== null && waiting.has(String(entry.data.actionId)))
+          blocks.add(entry.block);
     }
     for (const number of [...blocks].sort((x, y) => (x < y ? -1 : 1))) {
-      const rows = await store.db
-        .selectFrom('findings')
-        .selectAll()
-        .where('chain_id', '=', chainId)
-        .where('block_number', '=', number)
-        .where('retracted_at_ms', 'is', null)
-        .orderBy('id')
-        .execute();
-      const findings = rows.map((row) => findingFromRow(row));
+      const findings = await listLiveFindingsAtHeight(store.db, chainId, number);
       if (findings.length === 0) continue;
       common.logger.warn(
         { chain: chainName, block: number.toString(), findings: findings.length },

@@ -343,6 +343,28 @@ export function listFindingsOfBlock(db: StoreDb, chainId: number, blockHash: Hex
   });
 }
 
+/**
+ * The live (not retracted) findings of a chain at a block height, whatever its hash: what a restart
+ * takes up when it only knows the height an action was sent at.
+ */
+export function listLiveFindingsAtHeight(
+  db: StoreDb,
+  chainId: number,
+  blockNumber: bigint,
+): Promise<Finding[]> {
+  return guard('list live findings at a height', async () => {
+    const rows = await db
+      .selectFrom('findings')
+      .selectAll()
+      .where('chain_id', '=', chainId)
+      .where('block_number', '=', blockNumber)
+      .where('retracted_at_ms', 'is', null)
+      .orderBy('id')
+      .execute();
+    return rows.map((row) => findingFromRow(row));
+  });
+}
+
 /** How many findings of each incident are not retracted (incidents with none are absent). */
 export function countLiveFindings(db: StoreDb, incidentIds: readonly string[]): Promise<Map<string, number>> {
   return guard('count live findings', async () => {
