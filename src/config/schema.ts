@@ -6,6 +6,7 @@
  * Secrets are references, never values: `{ env: 'FIREBREAK_GUARDIAN_KEY' }`.
  */
 import { z } from 'zod';
+import { canonicalDetectorType } from '../detectors/debt-concentration';
 import { compileRule } from '../detectors/rules';
 import type { ConfigProblem } from './errors';
 
@@ -223,28 +224,73 @@ export const sharePriceJumpParams = z.strictObject({
   criticalBps: z.number().int().positive().default(2000),
 });
 
-/** One account's debt in an asset against the asset's reserves in the DEX pairs that would absorb its liquidation. */
-export const debtConcentrationParams = z
-  .strictObject({
-    assets: z
-      .array(
-        z.strictObject({
-          asset: address,
-          symbol: z.string().optional(),
-          /** Uniswap v2 pairs holding the asset: the liquidity a liquidation of its debt draws on. */
-          pairs: z.array(address).min(1),
-        }),
-      )
-      .min(1),
-    /** Debt / the pairs' reserve of the asset, basis points: `high` at or above. */
-    thresholdBps: z.number().int().positive().default(5000),
-    /** … `critical` at or above (default: the account owes the pools' whole reserve). */
-    criticalBps: z.number().int().positive().default(10_000),
-  })
-  .refine((p) => p.criticalBps >= p.thresholdBps, {
-    message: 'criticalBps must be ≥ thresholdBps',
-    path: ['criticalBps'],
-  });
+const concentrationSides = z.array(z.enum(['debt', 'collateral'])).min(1);
+const concentrationFields = {
+  /** The assets watched; default every asset the market lists, with no pairs (share measure only). */
+  assets: z
+    .array(
+      z.strictObject({
+        asset: address,
+        symbol: z.string().optional(),
+        /** Uniswap v2 pairs holding the asset: the liquidity a liquidation draws on. */
+        pairs: z.array(address).default([]),
+      }),
+    )
+    .min(1)
+    .optional(),
+  /** The account's debt of the asset, and the collateral a liquidation of it could seize. */
+  sides: concentrationSides.default(['debt', 'collateral']),
+  /** Amount / the pairs' reserve of the asset, bps: `high` at or above. */
+  liquidityBps: z.number().int().positive().default(5000),
+  /** … `critical` at or above (default: the pools' whole reserve). */
+  criticalLiquidityBps: z.number().int().positive().default(10_000),
+  /** Amount / the market's total of the asset (debt, or supply), bps: `high` at or above. */
+  shareBps: z.number().int().min(1).max(10_000).default(5000),
+  /** … `critical` at or above; unset: a share alone is never more than `high`. */
+  criticalShareBps: z.number().int().min(1).max(10_000).optional(),
+  /** Positions worth less (USD) on a side are dust: not reported. */
+  minUsd: z.number().min(0).default(100_000),
+};
+const concentrationLines = <
+  T extends z.ZodType<{
+    liquidityBps: number;
+    criticalLiquidityBps: number;
+    shareBps: number;
+    criticalShareBps?: number | undefined;
+  }>,
+>(
+  schema: T,
+) =>
+  schema
+    .refine((p) => p.criticalLiquidityBps >= p.liquidityBps, {
+      message: 'criticalLiquidityBps must be ≥ liquidityBps',
+      path: ['criticalLiquidityBps'],
+    })
+    .refine((p) => p.criticalShareBps === undefined || p.criticalShareBps >= p.shareBps, {
+      message: 'criticalShareBps must be ≥ shareBps',
+      path: ['criticalShareBps'],
+    });
+
+/** One account's debt, or the collateral its liquidation would seize, against the market and the DEX pairs (reads the position book). */
+export const concentrationParams = concentrationLines(z.strictObject(concentrationFields));
+
+/**
+ * `debt-concentration`, the type `concentration` superseded: the same parameters, the debt side
+ * only by default, and its former `thresholdBps` / `criticalBps` read as `liquidityBps` /
+ * `criticalLiquidityBps`.
+ */
+export const debtConcentrationParams = z.preprocess(
+  (p) => {
+    if (p === null || typeof p !== 'object' || Array.isArray(p)) return p;
+    const { thresholdBps, criticalBps, ...rest } = p as Record<string, unknown>;
+    return {
+      ...(thresholdBps !== undefined ? { liquidityBps: thresholdBps } : {}),
+      ...(criticalBps !== undefined ? { criticalLiquidityBps: criticalBps } : {}),
+      ...rest,
+    };
+  },
+  concentrationLines(z.strictObject({ ...concentrationFields, sides: concentrationSides.default(['debt']) })),
+);
 
 /** A line on a risk metric, in USD: `high` at `thresholdUsd`, `critical` at `criticalUsd`. */
 const riskLine = {
@@ -424,6 +470,13 @@ export const detectorConfig = z.discriminatedUnion('type', [
   z.strictObject({ ...detectorPlace, type: z.literal('rule'), params: ruleParams }),
   z.strictObject({
     id: z.string().min(1),
+    type: z.literal('concentration'),
+    market: z.string().min(1),
+    params: concentrationParams.prefault({}),
+  }),
+  /** Alias of `concentration` (the type it superseded). */
+  z.strictObject({
+    id: z.string().min(1),
     type: z.literal('debt-concentration'),
     market: z.string().min(1),
     params: debtConcentrationParams,
@@ -581,6 +634,7 @@ export const playbookStep = z.strictObject({
     'aave-v3.lower-borrow-cap',
     'erc7265.trip',
     'timelock.cancel',
+    'liquidity.migrate',
   ]),
   executor: z.string().min(1),
   autonomy: z.enum(['auto', 'approve', 'notify']).default('auto'),
@@ -588,7 +642,43 @@ export const playbookStep = z.strictObject({
   approvalTimeoutSeconds: z.number().int().positive().optional(),
   /** The contract the action acts on when the finding does not name it: the breaker of `erc7265.trip`; for `timelock.cancel`, the only timelock it may cancel in. */
   target: address.optional(),
+  /** `liquidity.migrate`: move only the treasury holdings exposed to the finding's subject (default), or all of them. */
+  scope: z.enum(['subject', 'all']).optional(),
 });
+
+/**
+ * Protocol-owned liquidity: what a treasury holds (Uniswap v2 LP, Aave v3 supplies), the executor
+ * that acts for it, and the recovery vault `liquidity.migrate` moves it to.
+ */
+export const treasuryConfig = z
+  .strictObject({
+    id: z.string().min(1),
+    chain: z.string().min(1),
+    /** The account holding the positions: the Safe of a `safe` executor, or the account of an `eoa` executor's key. */
+    holder: address,
+    /** The executor that signs for the holder (`safe` or `eoa`). */
+    executor: z.string().min(1),
+    /** The RecoveryVault the holdings move to: one of `guardrails.vaults` on this chain. */
+    vault: address,
+    uniswapV2: z
+      .strictObject({
+        /** UniswapV2Router02: the liquidity is withdrawn through it, straight to the vault. */
+        router: address,
+        /** The pairs whose LP tokens the holder has. */
+        pairs: z.array(address).min(1),
+        /** The least a withdrawal accepts, below what the pair's reserves pay when planned, bps. */
+        slippageBps: z.number().int().min(0).max(5000).default(100),
+        /** Seconds the router accepts the withdrawal after it is planned. */
+        deadlineSeconds: z.number().int().min(60).default(1800),
+      })
+      .optional(),
+    /** Aave v3 supplies: the market (an id under `markets`) and the assets supplied. */
+    aave: z.array(z.strictObject({ market: z.string().min(1), assets: z.array(address).min(1) })).default([]),
+  })
+  .refine((t) => t.uniswapV2 !== undefined || t.aave.length > 0, {
+    message: 'declare at least one holding: uniswapV2.pairs or aave',
+  });
+export type TreasuryConfig = z.output<typeof treasuryConfig>;
 
 export const playbookConfig = z.strictObject({
   id: z.string().min(1),
@@ -616,6 +706,8 @@ export const firebreakConfig = z.strictObject({
   detectors: z.array(detectorConfig).default([]),
   executors: z.array(executorConfig).default([]),
   playbooks: z.array(playbookConfig).default([]),
+  /** Protocol-owned liquidity `liquidity.migrate` may move to a recovery vault. */
+  treasuries: z.array(treasuryConfig).optional(),
 });
 
 /** What a user writes (defaults optional). */
@@ -843,13 +935,15 @@ export function crossReferenceProblems(config: FirebreakConfig): ConfigProblem[]
       }
     }
   });
-  const detectorTypes = new Set(config.detectors.map((d) => d.type));
+  const detectorTypes = new Set<string>(config.detectors.map((d) => d.type));
+  // An alias (`debt-concentration`) names the type it stands for (`concentration`), and back.
+  const canonicalTypes = new Set([...detectorTypes].map(canonicalDetectorType));
   config.playbooks.forEach((p, i) => {
     // A playbook may name a detector instance (its id) or every instance of a type.
     if (
       p.when.detector !== undefined &&
       !detectors.has(p.when.detector) &&
-      !detectorTypes.has(p.when.detector as never)
+      !canonicalTypes.has(canonicalDetectorType(p.when.detector))
     ) {
       problems.push({
         path: ['playbooks', i, 'when', 'detector'],
@@ -872,7 +966,99 @@ export function crossReferenceProblems(config: FirebreakConfig): ConfigProblem[]
           fix: "add `target: <the breaker's address>`",
         });
       }
+      if (
+        step.action === 'liquidity.migrate' &&
+        !(config.treasuries ?? []).some((t) => t.executor === step.executor)
+      ) {
+        problems.push({
+          path: ['playbooks', i, 'do', j, 'executor'],
+          message: `liquidity.migrate through "${step.executor}", which acts for no treasury`,
+          fix: `declare the holdings under treasuries with \`executor: ${step.executor}\`, or use the executor of a treasury`,
+        });
+      }
     });
+  });
+  problems.push(...treasuryProblems(config, known(chains), known(markets)));
+  return problems;
+}
+
+/** The `treasuries` section's references: chain, executor (a Safe or a key on that chain, acting for the holder), markets, vault. */
+function treasuryProblems(config: FirebreakConfig, chains: string, markets: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const byExecutor = new Map<string, number>();
+  const treasuries = config.treasuries ?? [];
+  treasuries.forEach((t, i) => {
+    const at = (...rest: (string | number)[]) => ['treasuries', i, ...rest];
+    const seenId = treasuries.findIndex((o) => o.id === t.id);
+    if (seenId !== i)
+      problems.push({
+        path: at('id'),
+        message: `duplicate id "${t.id}"`,
+        fix: 'give each treasury its own id',
+      });
+    if (!config.chains.some((c) => c.name === t.chain))
+      problems.push({
+        path: at('chain'),
+        message: `unknown chain "${t.chain}"`,
+        fix: `use a chain name defined under chains: ${chains}`,
+      });
+    const executor = config.executors.find((e) => e.id === t.executor);
+    if (!executor) {
+      problems.push({
+        path: at('executor'),
+        message: `unknown executor "${t.executor}"`,
+        fix: 'use the id of the `safe` or `eoa` executor that signs for the holder',
+      });
+    } else if (executor.type !== 'safe' && executor.type !== 'eoa') {
+      problems.push({
+        path: at('executor'),
+        message: `executor "${t.executor}" is a ${executor.type} executor: it cannot act for a treasury's funds`,
+        fix: 'use a `safe` executor (the treasury Safe) or an `eoa` executor holding the funds',
+      });
+    } else {
+      if (executor.chain !== t.chain)
+        problems.push({
+          path: at('executor'),
+          message: `executor "${t.executor}" is on chain "${executor.chain}", the treasury on "${t.chain}"`,
+          fix: "use an executor of the treasury's chain",
+        });
+      if (executor.type === 'safe' && executor.safe !== t.holder)
+        problems.push({
+          path: at('holder'),
+          message: `holder ${t.holder} is not the Safe ${executor.safe} of executor "${t.executor}"`,
+          fix: 'the holder of a Safe-run treasury is the Safe itself',
+        });
+    }
+    const first = byExecutor.get(t.executor);
+    if (first !== undefined)
+      problems.push({
+        path: at('executor'),
+        message: `treasuries[${first}] already acts through executor "${t.executor}"`,
+        fix: 'declare all holdings of one holder in one treasury',
+      });
+    else byExecutor.set(t.executor, i);
+    t.aave.forEach((a, j) => {
+      const market = config.markets.find((m) => m.id === a.market);
+      if (!market)
+        problems.push({
+          path: at('aave', j, 'market'),
+          message: `unknown market "${a.market}"`,
+          fix: `use a market id defined under markets: ${markets}`,
+        });
+      else if (market.chain !== t.chain)
+        problems.push({
+          path: at('aave', j, 'market'),
+          message: `market "${a.market}" is on chain "${market.chain}", the treasury on "${t.chain}"`,
+          fix: 'declare holdings of another chain in a treasury of that chain',
+        });
+    });
+    const vaults = config.guardrails?.vaults.filter((v) => v.chain === t.chain) ?? [];
+    if (!vaults.some((v) => v.address === t.vault))
+      problems.push({
+        path: at('vault'),
+        message: `vault ${t.vault} is not a recovery vault of chain "${t.chain}" under guardrails.vaults: a migration to it would be refused`,
+        fix: `add { chain: ${t.chain}, address: ${t.vault} } to guardrails.vaults (the deployed RecoveryVault), or use one listed there`,
+      });
   });
   return problems;
 }

@@ -11,8 +11,10 @@
  * - `feed-integrity`: the market's own feeds on their own terms (a jump the references did not
  *   make: Compound's DAI at $1.30);
  * - `amm-manipulation`: every pool, for the record (no playbook acts on it alone).
- * - `debt-concentration`: one account's debt in a borrowable asset that a scenario pool holds,
- *   against that asset's reserves in the pools (only on markets with such an asset).
+ * - `concentration`: one account's debt in a borrowable asset that a scenario pool holds, against
+ *   that asset's reserves in the pools and the market's debt of it, read from the market's position
+ *   book (kept from block 0; only on markets with such an asset). `debt-concentration`, the alias
+ *   of the type it superseded, still names it in playbooks.
  *
  * - `vault-outflow` (`outflow-rate`): the lending vault's assets, when the scenario has one;
  * - `governance-watch`: the governance timelock's queue, when the scenario has one.
@@ -45,13 +47,15 @@ export const DRILL_DETECTOR_IDS = [
   'peg-watch',
   'feed-integrity',
   'amm-manipulation',
-  'debt-concentration',
+  'concentration',
   'share-price-jump',
   'vault-outflow',
   'governance-watch',
+  // The alias of `concentration`'s type (the detector it superseded): playbooks naming it still match.
+  'debt-concentration',
 ] as const;
 
-/** Borrowable assets some scenario pool holds, with those pools' ids: what `debt-concentration` watches. */
+/** Borrowable assets some scenario pool holds, with those pools' ids: what `concentration` watches. */
 export function pooledDebtAssets(scenario: Scenario): { symbol: string; pools: string[] }[] {
   return scenario.market.assets
     .filter((a) => a.borrowingEnabled)
@@ -65,6 +69,8 @@ export function pooledDebtAssets(scenario: Scenario): { symbol: string; pools: s
 export const DRILL_EXECUTOR_ID = 'guardian';
 /** With `market.guardianHub`: this agent's executor on the hub (its key in FIREBREAK_AGENT_KEY). */
 export const DRILL_HUB_EXECUTOR_ID = 'hub';
+/** With `market.protocolLiquidity`: the treasury's own key (FIREBREAK_TREASURY_KEY), acting for its holdings. */
+export const DRILL_TREASURY_EXECUTOR_ID = 'treasury';
 
 /** Assets priced as an ERC-4626 share (`oracle: { vault }`): what `share-price-jump` watches. */
 export const vaultShareAssets = (scenario: Scenario): string[] =>
@@ -157,9 +163,19 @@ export function defaultDrillPlaybooks(scenario: Scenario, market?: DrillMarket):
       auto(
         'cap-concentrated-debt',
         "One account owes as much of an asset as the DEX pools hold, so its liquidation could not clear: lower the asset's borrow cap to the debt outstanding before the position grows further.",
-        { detector: 'debt-concentration', severity: 'critical' },
+        { detector: 'concentration', severity: 'critical' },
         'aave-v3.lower-borrow-cap',
       ),
+    // With protocol-owned liquidity: any critical finding moves the treasury's holdings exposed to
+    // its subject (the pair's LP, the market's supplies) into the recovery vault.
+    market?.treasury && {
+      id: 'migrate-protocol-liquidity',
+      description:
+        "A critical finding about a venue the protocol's treasury is in: move the holdings exposed to it into the time-locked recovery vault.",
+      when: { severity: 'critical', minConfidence: 0 },
+      do: [{ action: 'liquidity.migrate', executor: DRILL_TREASURY_EXECUTOR_ID, autonomy: 'auto' }],
+      cooldownBlocks: 50,
+    },
   ];
   const playbooks = candidates.filter((p): p is PlaybookConfig => Boolean(p));
   // Behind a GuardianHub, the Aave levers are the hub's: each agent confirms them there.
@@ -210,6 +226,7 @@ export function drillEngineConfig(
   const collateral = scenario.market.assets.filter((a) => a.ltvBps > 0).map((a) => a.symbol);
   const watch = scenario.response.watch ?? collateral;
   const addressOf = (symbol: string) => market.tokens.get(symbol)!.address;
+  const treasury = market.treasury;
   const detectors: NonNullable<FirebreakConfigInput['detectors']> = [
     {
       id: 'oracle-deviation',
@@ -282,8 +299,8 @@ export function drillEngineConfig(
   const pooledDebt = pooledDebtAssets(scenario);
   if (pooledDebt.length > 0)
     detectors.push({
-      id: 'debt-concentration',
-      type: 'debt-concentration',
+      id: 'concentration',
+      type: 'concentration',
       market: 'drill-market',
       params: {
         assets: pooledDebt.map((a) => ({
@@ -291,6 +308,8 @@ export function drillEngineConfig(
           symbol: a.symbol,
           pairs: a.pools.map((id) => market.pools.get(id)!),
         })),
+        // The borrow cap is the lever the playbook pulls: the debt side is the one it answers.
+        sides: ['debt'],
       },
     });
   return {
@@ -315,6 +334,8 @@ export function drillEngineConfig(
         chain: 'embedded',
         protocol: 'aave-v3',
         addressesProvider: market.aave.addressesProvider,
+        // `concentration` reads the market's position book: kept from the drill chain's first block.
+        ...(pooledDebt.length > 0 ? { positionsFromBlock: 0 } : {}),
       },
     ],
     // Parsed as a config file's would be, so the detectors' defaults apply and a mistake here is caught.
@@ -343,7 +364,58 @@ export function drillEngineConfig(
             },
           ]
         : []),
+      ...(treasury
+        ? [
+            {
+              id: DRILL_TREASURY_EXECUTOR_ID,
+              type: 'eoa' as const,
+              chain: 'embedded',
+              key: { env: 'FIREBREAK_TREASURY_KEY' },
+              priorityFeeGwei: scenario.response.priorityFeeGwei,
+              maxFeeGwei: 1000,
+              dryRun: false,
+            },
+          ]
+        : []),
     ],
     playbooks,
+    ...(treasury ? treasuryConfig(treasury, addressOf) : {}),
+  };
+}
+
+/** The `treasuries` entry and recovery vault of the drill's protocol-owned liquidity. */
+function treasuryConfig(
+  treasury: NonNullable<DrillMarket['treasury']>,
+  addressOf: (symbol: string) => Hex,
+): Pick<FirebreakConfig, 'guardrails' | 'treasuries'> {
+  return {
+    guardrails: {
+      parameters: {},
+      rateLimit: { maxActions: 10, windowSeconds: 3600 },
+      vaults: [{ chain: 'embedded', address: treasury.vault }],
+    },
+    treasuries: [
+      {
+        id: 'protocol-treasury',
+        chain: 'embedded',
+        holder: treasury.account.address.toLowerCase() as Hex,
+        executor: DRILL_TREASURY_EXECUTOR_ID,
+        vault: treasury.vault,
+        ...(treasury.router
+          ? {
+              uniswapV2: {
+                router: treasury.router,
+                pairs: [...treasury.lp.values()],
+                slippageBps: 100,
+                deadlineSeconds: 1800,
+              },
+            }
+          : {}),
+        aave:
+          treasury.supplies.length > 0
+            ? [{ market: 'drill-market', assets: treasury.supplies.map(addressOf) }]
+            : [],
+      },
+    ],
   };
 }

@@ -16,6 +16,7 @@ import { type DrillExtras, deployDrillExtras } from './extras';
 import { deployFlashRunners } from './flash-loan';
 import { type DrillHub, deployDrillHub } from './hub';
 import type { Scenario } from './scenario';
+import { type DrillTreasury, deployDrillTreasury } from './treasury';
 
 export interface DrillToken {
   symbol: string;
@@ -56,6 +57,8 @@ export interface DrillMarket {
    * through the same adapter over the underlying's reference feed (in `referenceFeeds`).
    */
   vaults: Map<string, { vault: Hex; underlying: string; protocolFeed: Hex }>;
+  /** Protocol-owned liquidity (`market.protocolLiquidity`): the treasury, its holdings and its recovery vault (treasury.ts). */
+  treasury?: DrillTreasury;
 }
 
 /** The ERC-4626 calls the drill makes (deposit, redeem) and reads (convertToAssets). */
@@ -88,9 +91,12 @@ export const toPrice = (usd: number): bigint => BigInt(Math.round(usd * 10 ** PR
 export const toUnits = (amount: number, decimals: number): bigint =>
   parseUnits(amount.toFixed(Math.min(decimals, 12)), decimals);
 
-/** How many funded accounts a scenario needs: deployer, guardian, probe, one per account, then the bots'. */
+/** How many funded accounts a scenario needs: deployer, guardian, probe, one per account, the bots', then the treasury's. */
 export const accountsNeeded = (scenario: Scenario): number =>
-  3 + scenario.accounts.length + scenario.bots.reduce((n, b) => n + botAccounts(b), 0);
+  3 +
+  scenario.accounts.length +
+  scenario.bots.reduce((n, b) => n + botAccounts(b), 0) +
+  (scenario.market.protocolLiquidity ? 1 : 0);
 
 /** Sends one call with automine on and throws unless it succeeded (setup and checks, not drills). */
 export async function sendAndConfirm(
@@ -349,6 +355,15 @@ export async function deployDrillMarket(
     next += n;
   }
   const hub = await deployDrillHub(chain, scenario, { aave, deployer, guardian });
+  progress('protocol-owned liquidity and its recovery vault');
+  const treasury = await deployDrillTreasury(
+    chain,
+    scenario,
+    { tokens, pools, aave, deployer, account: rest[next] },
+    (to, abi, functionName, args) => send(to, abi, functionName, args),
+    mint,
+    (symbol, amount) => toUnits(amount, token(symbol).decimals),
+  );
   // Sanity: every reserve is live before the drill starts.
   for (const t of tokens.values()) {
     await readContract(client, {
@@ -381,5 +396,6 @@ export async function deployDrillMarket(
     ),
     flashRunners: await deployFlashRunners(chain, scenario, { accounts, aave }),
     ...(hub ? { hub } : {}),
+    ...(treasury ? { treasury } : {}),
   };
 }

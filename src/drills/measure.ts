@@ -10,6 +10,7 @@ import { aTokenAbi, erc20Abi, variableDebtTokenAbi } from '../protocols/aave-v3/
 import { readFeed } from '../protocols/chainlink/feed';
 import { extrasBacking } from './extras';
 import type { DrillMarket } from './market';
+import { treasuryHoldings } from './treasury';
 
 /** Whole-token amounts by symbol (floats: the scorer's view, never used to send anything). */
 export type Amounts = Record<string, number>;
@@ -26,6 +27,8 @@ export interface MarketSnapshot {
   accounts: Record<string, AccountSnapshot>;
   /** Per reserve: cash + debt − suppliers' claims, in tokens (falls when assets leave with no debt behind them). */
   reserveBacking: Amounts;
+  /** What the protocol's treasury owns (`market.protocolLiquidity`, treasury.ts), when the scenario has one. */
+  treasury?: Amounts;
 }
 
 const toFloat = (units: bigint, decimals: number) => Number(units) / 10 ** decimals;
@@ -93,7 +96,10 @@ export async function snapshotMarket(chain: EmbeddedChain, market: DrillMarket):
   );
   // Contracts beside the market (a vault, a treasury): their backing by `<contract>:<symbol>`.
   Object.assign(reserveBacking, await extrasBacking(chain, market.extras, market.tokens));
-  return { prices, accounts, reserveBacking };
+  const treasury = market.treasury
+    ? await treasuryHoldings(chain, market.treasury, market.tokens, market.aave)
+    : undefined;
+  return { prices, accounts, reserveBacking, ...(treasury ? { treasury } : {}) };
 }
 
 export interface Outcome {
@@ -101,6 +107,9 @@ export interface Outcome {
   badDebtUsd: number;
   /** Assets that left the reserves with no debt recorded against them. */
   assetsTakenUsd: number;
+  /** What the protocol's treasury lost (its holdings before minus after, both at the final true prices; 0 without one). */
+  treasuryLossUsd: number;
+  /** Bad debt + assets taken + the treasury's loss. */
   lossUsd: number;
   attackerProfitUsd: number;
   /**
@@ -142,10 +151,17 @@ export function outcome(
     attackerProfitUsd += worth(a) - worth(b);
     attackerTakeUsd += value(a.wallet, prices) - value(b.wallet, prices);
   }
+  // The treasury's holdings at the same prices before and after: what the run cost it, beyond what
+  // the prices alone would have (a depegged token it holds loses value either way).
+  const treasuryLossUsd =
+    before.treasury && after.treasury
+      ? Math.max(0, value(before.treasury, prices) - value(after.treasury, prices))
+      : 0;
   return {
     badDebtUsd,
     assetsTakenUsd,
-    lossUsd: badDebtUsd + assetsTakenUsd,
+    treasuryLossUsd,
+    lossUsd: badDebtUsd + assetsTakenUsd + treasuryLossUsd,
     attackerProfitUsd,
     attackerTakeUsd,
   };

@@ -89,6 +89,7 @@ function runResult(kind: RunResult['kind'], over: Partial<RunResult> = {}): RunR
     assetsTakenUsd: 0,
     liquidationPenaltiesUsd: kind === 'protected' ? 0 : 1_234.567,
     lossUsd: kind === 'protected' ? 0 : 4_466_000.123,
+    treasuryLossUsd: 0,
     scoredLossUsd: kind === 'protected' ? 0 : 4_466_000.123 + 1_234.567,
     attackerProfitUsd: kind === 'protected' ? -897_500 : 3_580_000,
     attackerTakeUsd: kind === 'protected' ? 0 : 3_580_000,

@@ -364,6 +364,8 @@ async function runOnce(
           FIREBREAK_GUARDIAN_KEY: market.guardian.privateKey,
           // With a hub and none of its agents running, the hub executor holds a key it does not accept.
           FIREBREAK_AGENT_KEY: agentKeys[i] ?? market.guardian.privateKey,
+          // The protocol treasury's own key (`market.protocolLiquidity`): its executor migrates it.
+          ...(market.treasury ? { FIREBREAK_TREASURY_KEY: market.treasury.account.privateKey } : {}),
         },
         hooks: {
           onBlockProcessed: ({ event, doneAt }) => {
@@ -621,9 +623,11 @@ function scoredLoss(scenario: Scenario, o: Outcome, penalties: number): number {
     case 'penalties':
       return penalties;
     case 'sum':
-      return o.badDebtUsd + o.assetsTakenUsd + penalties;
+      return o.badDebtUsd + o.assetsTakenUsd + penalties + o.treasuryLossUsd;
     case 'attacker-take':
       return Math.max(0, o.attackerTakeUsd);
+    case 'treasury':
+      return o.treasuryLossUsd;
   }
 }
 

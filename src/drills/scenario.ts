@@ -141,6 +141,24 @@ export const guardianHubSchema = z.strictObject({
   proposalTtlSeconds: z.number().int().min(60).max(2_592_000).default(3600),
 });
 
+/**
+ * Protocol-owned liquidity: what the protocol's treasury (its own account, a drill key) holds at the
+ * start — a share of a scenario pool's LP, supplies to the market — and the time-locked
+ * RecoveryVault (contracts/RecoveryVault.sol) the drill deploys for `liquidity.migrate` to move it to.
+ */
+export const protocolLiquiditySchema = z
+  .strictObject({
+    /** Share (0–1) of a pool's starting LP the treasury holds, by pool id: it provided that share of `reserves`. */
+    lp: z.record(z.string(), z.number().gt(0).max(1)).default({}),
+    /** Whole tokens the treasury supplies to the lending market at the start, by symbol. */
+    supplies: z.record(symbol, positive).default({}),
+    /** The vault's delay: seconds between governance scheduling a release and its execution (1 h – 60 days). */
+    vaultDelaySeconds: z.number().int().min(3600).max(5_184_000).default(172_800),
+  })
+  .refine((p) => Object.keys(p.lp).length + Object.keys(p.supplies).length > 0, {
+    message: 'declare at least one holding: lp or supplies',
+  });
+
 const amount = z.union([positive, z.literal('all')]);
 const callScalar = z.union([z.string(), z.number(), z.boolean()]);
 /** A contract call by signature (`call` steps, and each call of a `flash-loan`). */
@@ -378,6 +396,8 @@ export const scenarioSchema = z.strictObject({
     emodes: z.array(emodeSchema).default([]),
     /** The market's emergency levers behind a k-of-n GuardianHub instead of one guardian key (hub.ts). */
     guardianHub: guardianHubSchema.optional(),
+    /** What the protocol's treasury holds (LP, supplies), for `liquidity.migrate` to move to a recovery vault. */
+    protocolLiquidity: protocolLiquiditySchema.optional(),
   }),
   accounts: z.array(accountSchema).min(1),
   /** Generated borrowers: many positions drawn from size and health-factor distributions. */
@@ -415,9 +435,13 @@ export const scenarioSchema = z.strictObject({
        * them, liquidation penalties paid by (non-attacker) users, or the sum of the three; or
        * `attacker-take`: what the attackers carried off, their wallets' gain at true prices (what
        * they leave inside the market they abandon), for attacks whose bad debt sits in a circle of
-       * the attackers' own positions (Cream) and so overstates what the other users lose.
+       * the attackers' own positions (Cream) and so overstates what the other users lose;
+       * or `treasury`: what the protocol's own holdings (`market.protocolLiquidity`) lost at true
+       * prices, which `sum` includes too.
        */
-      loss: z.enum(['sum', 'bad-debt', 'assets-taken', 'penalties', 'attacker-take']).default('sum'),
+      loss: z
+        .enum(['sum', 'bad-debt', 'assets-taken', 'penalties', 'attacker-take', 'treasury'])
+        .default('sum'),
       /** Label of a step the first finding must come before (block-wise). */
       detectBefore: z.string().optional(),
       /** Actions that must happen in the protected run (e.g. aave-v3.contain-collateral). */
@@ -554,6 +578,16 @@ function referenceProblems(s: Scenario): ConfigProblem[] {
   s.market.pools.forEach((p, i) => {
     for (const [j, t] of p.tokens.entries()) asset(['market', 'pools', i, 'tokens', j], t);
   });
+  const owned = s.market.protocolLiquidity;
+  for (const id of Object.keys(owned?.lp ?? {}))
+    if (!pools.has(id))
+      problems.push({
+        path: ['market', 'protocolLiquidity', 'lp', id],
+        message: `unknown pool "${id}"`,
+        fix: `use one of market.pools: ${list(pools.keys())}`,
+      });
+  for (const sym of Object.keys(owned?.supplies ?? {}))
+    asset(['market', 'protocolLiquidity', 'supplies', sym], sym);
   problems.push(...emodeProblems(s, asset));
   const hub = s.market.guardianHub;
   if (hub && hub.threshold > hub.agents)

@@ -8,8 +8,8 @@ import type { Client, Hex } from 'viem';
 import { readContract } from 'viem/actions';
 import type { DetectorConfig, FirebreakConfig } from '../config/schema';
 import { ammManipulation } from '../detectors/amm-manipulation';
+import { concentration } from '../detectors/concentration';
 import { loadCustomDetector } from '../detectors/custom';
-import { debtConcentration } from '../detectors/debt-concentration';
 import { governanceWatch } from '../detectors/governance-watch';
 import { liquidityExhaustion } from '../detectors/liquidity-exhaustion';
 import { oracleDeviation } from '../detectors/oracle-deviation';
@@ -149,15 +149,11 @@ async function instantiateConfigured(
       return instantiate(d.id, sharePriceJump, { ...d.params, market: market?.addressesProvider });
     case 'rule':
       return instantiate(d.id, ruleDetector(d.id, d.params), d.params);
+    // `debt-concentration` is the alias `concentration` superseded: same detector.
+    case 'concentration':
     case 'debt-concentration': {
       const m = needMarket(d, market);
-      return instantiate(d.id, debtConcentration, {
-        market: m.addressesProvider,
-        pool: m.pool,
-        assets: d.params.assets,
-        thresholdBps: d.params.thresholdBps,
-        criticalBps: d.params.criticalBps,
-      });
+      return instantiate(d.id, concentration, { ...d.params, market: m.addressesProvider, pool: m.pool });
     }
     case 'risk-thresholds':
       return instantiate(d.id, riskThresholds, {

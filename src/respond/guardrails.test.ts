@@ -256,6 +256,27 @@ describe('guardrails: funds go to a recovery vault only', () => {
     const approve: PlannedCall = { ...transfer(STRANGER), functionName: 'approve', description: 'approve' };
     expect(checkPlan(plan([approve], []), policy, auto)).toMatchObject({ ok: false, reason: /as `spender`/ });
   });
+
+  it('lets an allowance go to the contract a later call makes, whose own receivers must be vaults', () => {
+    const approve: PlannedCall = { ...transfer(STRANGER), functionName: 'approve', description: 'approve' };
+    // The spender then pulls and pays: its call is checked like any other.
+    const pull = (to: Hex): PlannedCall => ({ ...transfer(to), to: STRANGER, description: 'pull and pay' });
+    expect(checkPlan(plan([approve, pull(VAULT)], []), policy, auto)).toEqual({ ok: true });
+    expect(checkPlan(plan([approve, pull(INV)], []), policy, auto)).toMatchObject({
+      ok: false,
+      reason: /"pull and pay" names 0x0+c1 as `recipient`/,
+    });
+    // Called before the allowance, or never: the allowance serves nothing in the plan.
+    expect(checkPlan(plan([pull(VAULT), approve], []), policy, auto)).toMatchObject({
+      ok: false,
+      reason: /as `spender`/,
+    });
+    // Only an allowance: a transfer to the contract a later call makes is still refused.
+    expect(checkPlan(plan([transfer(STRANGER), pull(VAULT)], []), policy, auto)).toMatchObject({
+      ok: false,
+      reason: /as `recipient`/,
+    });
+  });
 });
 
 describe('guardrails: delays and rate limit remembered in the ledger', () => {

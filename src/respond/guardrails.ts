@@ -8,7 +8,8 @@
  * of one parameter of one asset. At most `rateLimit.maxActions` automatic actions per chain in any
  * `rateLimit.windowSeconds`. A global kill-switch stops them all.
  *
- * On every path, whoever approved it: funds go only to a configured recovery vault, and every
+ * On every path, whoever approved it: funds go only to a configured recovery vault (an allowance
+ * only to a vault, or to the contract a later call of the same plan makes), and every
  * parameter a call of the plan sets must be declared in the plan's `changes` (with the value the
  * call sets), so that no call slips past the bounds undeclared.
  *
@@ -165,6 +166,8 @@ const RECIPIENT_ARGS = new Set([
   'destination',
   'beneficiary',
 ]);
+/** Of those, the names that give an allowance rather than funds. */
+const ALLOWANCE_ARGS = new Set(['spender']);
 
 const lower = (v: unknown) => String(v).toLowerCase();
 
@@ -210,9 +213,14 @@ export function checkPlan(
         `${plan.action} would move funds (${t.description}) to ${t.destination}, which is not a recovery vault of chain ${plan.chainId} (${known}; guardrails.vaults)`,
       );
   }
-  for (const call of plan.calls) {
+  for (const [i, call] of plan.calls.entries()) {
     for (const recipient of recipients(call)) {
-      if (!vaults.has(lower(recipient.value)))
+      // An allowance may also go to the contract a later call of the plan makes (a router pulling
+      // LP tokens to pay a vault): that call's own receivers are checked here like any other.
+      const pulledByLaterCall =
+        ALLOWANCE_ARGS.has(recipient.name.replace(/^_+/, '').toLowerCase()) &&
+        plan.calls.slice(i + 1).some((later) => lower(later.to) === lower(recipient.value));
+      if (!vaults.has(lower(recipient.value)) && !pulledByLaterCall)
         return refuse(
           `"${call.description}" names ${recipient.value} as \`${recipient.name}\`, which is not a recovery vault of chain ${plan.chainId} (${known}; guardrails.vaults)`,
         );

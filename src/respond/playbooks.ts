@@ -5,6 +5,7 @@
  * steps to take. A cooldown keeps it from firing again for the same subject for a number of blocks.
  */
 import type { PlaybookConfig } from '../config/schema';
+import { canonicalDetectorType } from '../detectors/debt-concentration';
 import { SEVERITY_RANK } from '../detectors/types';
 import type { IngestResult } from '../incidents/manager';
 import { subjectKey } from '../incidents/manager';
@@ -20,7 +21,8 @@ export interface Decision {
  * `when.detector` names an instance id or a detector type. When a configured instance has that id,
  * only its findings match (an id that is also a type, e.g. an instance called `oracle-deviation`
  * beside a second `oracle-deviation` instance called `peg-watch`, does not pull in the other
- * instance); otherwise the type matches every instance of it.
+ * instance); otherwise the type matches every instance of it. A type alias (`debt-concentration`)
+ * matches the type it stands for (`concentration`), and back.
  */
 export function playbookMatches(
   playbook: PlaybookConfig,
@@ -30,7 +32,11 @@ export function playbookMatches(
   const w = playbook.when;
   if (w.detector !== undefined) {
     const byId = instanceIds?.has(w.detector) === true;
-    if (w.detector !== finding.detectorInstance && (byId || w.detector !== finding.detector)) return false;
+    if (
+      w.detector !== finding.detectorInstance &&
+      (byId || canonicalDetectorType(w.detector) !== canonicalDetectorType(finding.detector))
+    )
+      return false;
   }
   if (w.kind !== undefined && w.kind !== finding.kind) return false;
   if (SEVERITY_RANK[finding.severity] < SEVERITY_RANK[w.severity]) return false;

@@ -5,7 +5,7 @@
  * is signed; an executor then simulates, sends, waits and verifies it. Every plan has a
  * deterministic id (incident, playbook step, target) so that nothing executes it twice.
  */
-import type { Abi, Hex } from 'viem';
+import type { Abi, Hex, StateOverride } from 'viem';
 
 export interface PlannedCall {
   to: Hex;
@@ -20,6 +20,13 @@ export interface PlannedCall {
    * executions): the fast path of a containing action.
    */
   gas?: bigint;
+  /**
+   * State an earlier call of the same plan leaves in place and this call's simulation assumes
+   * (the allowance the plan's `approve` gives a router): executors simulate each call on its own,
+   * before any is mined. Used only to simulate; a call with one carries a known `gas`, since
+   * nodes do not estimate gas over overridden state.
+   */
+  stateOverride?: StateOverride;
 }
 
 /** A state read that must give `expected` once the action has landed. */

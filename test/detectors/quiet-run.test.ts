@@ -14,15 +14,32 @@ import {
   allBuiltins,
   brief,
   configWith,
+  type DetectorInput,
   detectRange,
   positionBuiltins,
   type RangeResult,
 } from './support';
 
 const BLOCKS = 1000;
+/** `concentration` on every asset of the market, both sides, each weighed against its pools. */
+const concentration = (am: ActivityMarket): DetectorInput => {
+  const pools = am.market.pools;
+  return {
+    id: 'concentration',
+    type: 'concentration',
+    market: 'aave',
+    params: {
+      assets: [
+        { asset: am.token('USDC'), symbol: 'USDC', pairs: [pools.get('WETH-USDC')!, pools.get('DAI-USDC')!] },
+        { asset: am.token('DAI'), symbol: 'DAI', pairs: [pools.get('DAI-USDC')!] },
+        { asset: am.token('WETH'), symbol: 'WETH', pairs: [pools.get('WETH-USDC')!] },
+      ],
+    },
+  };
+};
 /** Every built-in, those reading the market's position book included (the book kept from block 0). */
 const everyBuiltin = (am: ActivityMarket) =>
-  configWith(am, [...allBuiltins(am), ...positionBuiltins(am)], { positionsFromBlock: 0 });
+  configWith(am, [...allBuiltins(am), ...positionBuiltins(am), concentration(am)], { positionsFromBlock: 0 });
 
 describe('quiet run: 1,000 blocks of ordinary activity', () => {
   let am: ActivityMarket;
@@ -63,7 +80,13 @@ describe('quiet run: 1,000 blocks of ordinary activity', () => {
   });
 
   it('ran every built-in, the position-book ones on a real book', () => {
-    for (const id of ['solvency', 'liquidity-exhaustion', 'outflow-rate', 'oracle-deviation'])
+    for (const id of [
+      'solvency',
+      'liquidity-exhaustion',
+      'concentration',
+      'outflow-rate',
+      'oracle-deviation',
+    ])
       expect(result.msByDetector[id], id).toBeGreaterThan(0);
     // A missing book would have been a `degraded` finding on every block.
     expect(result.findings.filter((f) => f.kind === 'degraded').map(brief)).toEqual([]);

@@ -15,6 +15,7 @@ import {
   ExecutionRevertedError,
   encodeFunctionData,
   type Hex,
+  type StateOverride,
   type TransactionReceipt,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -216,7 +217,14 @@ export function isRevert(error: unknown): boolean {
  */
 export async function gasLimitFor(
   client: Client,
-  call: { to: Hex; abi: readonly unknown[]; functionName: string; args: readonly unknown[]; gas?: bigint },
+  call: {
+    to: Hex;
+    abi: readonly unknown[];
+    functionName: string;
+    args: readonly unknown[];
+    gas?: bigint;
+    stateOverride?: StateOverride;
+  },
   account: { address: Hex } | Hex,
 ): Promise<bigint> {
   const request = {
@@ -225,6 +233,8 @@ export async function gasLimitFor(
     functionName: call.functionName as never,
     args: call.args as never,
     account: account as never,
+    // What an earlier call of the plan leaves in place (`PlannedCall.stateOverride`).
+    ...(call.stateOverride ? { stateOverride: call.stateOverride } : {}),
   };
   // Against the pending state one execution (eth_call) tells whether it would revert. The gas limit
   // is the call's known one (`PlannedCall.gas`: then the latest state gets one execution with it
