@@ -12,9 +12,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createEmbeddedChain, type EmbeddedChain } from '../src/chain/embedded';
 import { createCommon } from '../src/common/common';
 import { isFirebreakError } from '../src/common/errors';
-import { aclManagerAbi, poolConfiguratorAbi } from '../src/protocols/aave-v3/abi';
+import { mintDrillToken } from '../src/drills/market';
+import { aclManagerAbi, erc20Abi, poolAbi, poolConfiguratorAbi } from '../src/protocols/aave-v3/abi';
 import { freezeReserve, pauseReserve } from '../src/protocols/aave-v3/actions';
-import { readReserveConfiguration } from '../src/protocols/aave-v3/reader';
+import { readReserveConfiguration, readReserveTokens } from '../src/protocols/aave-v3/reader';
 import { createEoaExecutor } from '../src/respond/executors/eoa';
 import { callKey, type ExecutorTx, type TxJournal } from '../src/respond/executors/nonce';
 import type { SendProgress } from '../src/respond/executors/types';
@@ -173,7 +174,13 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
   });
 
   /** What a process that crashed mid-send leaves: a journaled, signed transaction, maybe broadcast. */
-  const journalSigned = async (nonce: number, actionId: string, call: PlannedCall, broadcast: boolean) => {
+  const journalSigned = async (
+    nonce: number,
+    actionId: string,
+    call: PlannedCall,
+    broadcast: boolean,
+    gas = 200_000n,
+  ) => {
     const account = privateKeyToAccount(guardian().privateKey);
     const data = encodeFunctionData({
       abi: call.abi,
@@ -189,7 +196,7 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
       to: call.to,
       data,
       value: 0n,
-      gas: 200_000n,
+      gas,
       maxFeePerGas: parseGwei('50'),
       maxPriorityFeePerGas: parseGwei('2'),
       hashes: [],
@@ -251,6 +258,56 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
     expect(again.txHashes).toEqual([pause.hashes[0]]);
     expect((await again.receipts)[0]!.transactionHash).toBe(pause.hashes[0]);
     expect(await nonceOf('pending')).toBe(n + 2);
+  });
+
+  it('heals a gap in a plan whose second call needs the first: both go out again, neither is filled', async () => {
+    // An approve and the call that spends the allowance (a migration's approve + removeLiquidity;
+    // here approve + Aave supply), both journaled, neither broadcast: a crash right after signing.
+    const amount = 1_000n * 10n ** 6n;
+    await chain.setAutomine(true);
+    await mintDrillToken(chain, chain.accounts[0]!, m.usdc, guardian().address, amount);
+    await chain.setAutomine(false);
+    const n = await nonceOf('pending');
+    const approve: PlannedCall = {
+      to: m.usdc,
+      abi: erc20Abi,
+      functionName: 'approve',
+      args: [m.market.pool, amount],
+      description: 'approve the pool',
+    };
+    const supply: PlannedCall = {
+      to: m.market.pool,
+      abi: poolAbi,
+      functionName: 'supply',
+      args: [m.usdc, amount, guardian().address, 0],
+      description: 'supply USDC',
+    };
+    await journalSigned(n, 'gap-plan', approve, false);
+    await journalSigned(n + 1, 'gap-plan', supply, false, 500_000n);
+    await executor().resume!();
+    await mineToNonce(n + 2);
+    const rows = await store.db
+      .selectFrom('executor_txs')
+      .select(['nonce', 'status'])
+      .where('action_id', '=', 'gap-plan')
+      .orderBy('nonce')
+      .execute();
+    expect(rows.map((r) => r.status)).not.toContain('filled');
+    for (const row of await store.db
+      .selectFrom('executor_txs')
+      .select('hashes')
+      .where('action_id', '=', 'gap-plan')
+      .execute())
+      expect((await getTransactionReceipt(client(), { hash: row.hashes.at(-1)! })).status).toBe('success');
+    const { aToken } = await readReserveTokens(client(), m.market.pool, m.usdc);
+    expect(
+      await chain.client.readContract({
+        address: aToken,
+        abi: erc20Abi,
+        functionName: 'balanceOf',
+        args: [guardian().address],
+      }),
+    ).toBe(amount);
   });
 
   it('heals a nonce gap with a zero-value transfer to self when the journaled transaction is no longer wanted', async () => {

@@ -336,15 +336,22 @@ export function createSender(options: SenderOptions): Sender {
     return w;
   };
 
-  /** Is a journaled action transaction still worth sending (it simulates without a revert)? */
+  /**
+   * Is a journaled action transaction still worth sending (it simulates without a revert)? Against
+   * the latest state, else the pending one: a call that needs an earlier call of its plan (a
+   * router's `removeLiquidity` after the `approve` rebroadcast just before it) succeeds only there.
+   */
   const stillWanted = async (tx: ExecutorTx): Promise<boolean> => {
     if (tx.actionId === null) return false;
-    try {
-      await ethCall(client, { account: account.address, to: tx.to, data: tx.data, blockTag: 'latest' });
-      return true;
-    } catch {
-      return false;
+    for (const blockTag of ['latest', 'pending'] as const) {
+      try {
+        await ethCall(client, { account: account.address, to: tx.to, data: tx.data, blockTag });
+        return true;
+      } catch {
+        // not wanted in this state; try the next
+      }
     }
+    return false;
   };
 
   /** Broadcasts a journaled transaction the node does not know, repriced for the current base fee. */
