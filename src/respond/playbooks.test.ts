@@ -4,6 +4,7 @@ import type { PlaybookConfig } from '../config/schema';
 import type { Finding, Severity } from '../detectors/types';
 import type { IngestResult } from '../incidents/manager';
 import { createCooldowns, decide, playbookMatches } from './playbooks';
+import { actionId } from './responder';
 
 const MARKET: Hex = '0x00000000000000000000000000000000000000aa';
 const INV: Hex = '0x00000000000000000000000000000000000000c1';
@@ -217,5 +218,32 @@ describe('decide', () => {
     const p = playbook({ cooldownBlocks: 5 });
     expect(decide([p], [result({ blockNumber: 100n })], cooldowns)).toHaveLength(1);
     expect(decide([p], [result({ blockNumber: 90n })], cooldowns)).toHaveLength(0);
+  });
+});
+
+describe('action ids', () => {
+  const decisionFor = (action: PlaybookConfig['do'][number]['action'], operationId?: string) => {
+    const p = playbook({ do: [{ action, executor: 'guardian', autonomy: 'auto' }] });
+    const r = result(operationId ? { evidence: { timelock: MARKET, operationId } } : {});
+    return { playbook: p, stepIndex: 0, step: p.do[0]!, result: r };
+  };
+  const op = (n: number) => `0x${n.toString(16).padStart(64, '0')}`;
+
+  it('are the same for the same step on the same subject (exactly once)', () => {
+    expect(actionId(decisionFor('aave-v3.contain-collateral'))).toBe(
+      actionId(decisionFor('aave-v3.contain-collateral')),
+    );
+  });
+
+  it('tell two queued timelock operations on one subject apart, and only for timelock actions', () => {
+    expect(actionId(decisionFor('timelock.cancel', op(1)))).not.toBe(
+      actionId(decisionFor('timelock.cancel', op(2))),
+    );
+    expect(actionId(decisionFor('timelock.cancel', op(1)))).toBe(
+      actionId(decisionFor('timelock.cancel', op(1))),
+    );
+    expect(actionId(decisionFor('aave-v3.contain-collateral', op(1)))).toBe(
+      actionId(decisionFor('aave-v3.contain-collateral', op(2))),
+    );
   });
 });

@@ -104,7 +104,9 @@ export interface Responder {
 
 export function actionId(decision: Decision): string {
   const { playbook, stepIndex, step, result } = decision;
-  const target = `${result.finding.subject.chainId}:${result.finding.subject.market ?? '-'}:${result.finding.subject.asset ?? '-'}`;
+  // A timelock action acts on one queued operation: two operations on one subject are two actions.
+  const operation = step.action.startsWith('timelock.') ? result.finding.evidence.operationId : undefined;
+  const target = `${result.finding.subject.chainId}:${result.finding.subject.market ?? '-'}:${result.finding.subject.asset ?? '-'}${typeof operation === 'string' ? `:${operation.toLowerCase()}` : ''}`;
   return keccak256(
     toHex(`action|${result.incident.id}|${playbook.id}|${stepIndex}|${step.action}|${target}`),
   ).slice(0, 34);
