@@ -31,6 +31,27 @@ export function packageArtifact(path: string): Artifact {
   return artifact;
 }
 
+/**
+ * Loads a Waffle-format build artifact from an npm package (Uniswap v2's `build/*.json`: `bytecode`
+ * without the 0x prefix, the same code under `evm.bytecode.object`, no library links) in
+ * Firebreak's `Artifact` shape.
+ */
+export function waffleArtifact(path: string, contractName: string): Artifact {
+  const key = `waffle:${path}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const raw = require(path) as { abi: Abi; bytecode?: string; evm?: { bytecode?: { object?: string } } };
+  const code = raw.bytecode || raw.evm?.bytecode?.object;
+  if (!code) throw new FirebreakError('ERR_DEPLOY_FAILED', `artifact ${path} has no bytecode`);
+  const artifact: Artifact = {
+    contractName,
+    abi: raw.abi,
+    bytecode: (code.startsWith('0x') ? code : `0x${code}`) as Hex,
+  };
+  cache.set(key, artifact);
+  return artifact;
+}
+
 /** Loads one of Firebreak's own compiled contracts from build/contracts (see bin/build-contracts.mjs). */
 export function firebreakArtifact(name: string): Artifact {
   const key = `firebreak:${name}`;

@@ -8,9 +8,7 @@
  * The router reaches pairs by the factory's CREATE2 address with mainnet's init-code hash, which
  * the `@uniswap/v2-core` pair has (pool.ts `pairInitCodeHash`), so it works with our factory.
  */
-import { createRequire } from 'node:module';
 import {
-  type Abi,
   type Account,
   type Address,
   encodeAbiParameters,
@@ -19,10 +17,8 @@ import {
   keccak256,
   parseAbi,
 } from 'viem';
-import { type Artifact, type DeployClient, deployArtifact } from '../../chain/artifacts';
+import { type Artifact, type DeployClient, deployArtifact, waffleArtifact } from '../../chain/artifacts';
 import { FirebreakError } from '../../common/errors';
-
-const require = createRequire(import.meta.url);
 
 export const UNISWAP_V2_PERIPHERY_VERSION = '1.1.0-beta.0';
 
@@ -60,27 +56,9 @@ export function lpAllowanceSlot(owner: Address, spender: Address): Hex {
   return keccak256(encodeAbiParameters([{ type: 'address' }, { type: 'bytes32' }], [spender, inner]));
 }
 
-const adapted = new Map<string, Artifact>();
-
-/** Loads a `@uniswap/v2-periphery` build artifact (Waffle format, bytecode without 0x, no links). */
+/** Loads a `@uniswap/v2-periphery` build artifact in Firebreak's `Artifact` shape. */
 export function uniswapV2PeripheryArtifact(name: keyof typeof PERIPHERY_ARTIFACT_PATHS): Artifact {
-  const cached = adapted.get(name);
-  if (cached) return cached;
-  const raw = require(PERIPHERY_ARTIFACT_PATHS[name]) as {
-    abi: Abi;
-    bytecode?: string;
-    evm?: { bytecode?: { object?: string } };
-  };
-  const code = raw.bytecode || raw.evm?.bytecode?.object;
-  if (!code)
-    throw new FirebreakError('ERR_DEPLOY_FAILED', `@uniswap/v2-periphery artifact ${name} has no bytecode`);
-  const artifact: Artifact = {
-    contractName: name,
-    abi: raw.abi,
-    bytecode: (code.startsWith('0x') ? code : `0x${code}`) as Hex,
-  };
-  adapted.set(name, artifact);
-  return artifact;
+  return waffleArtifact(PERIPHERY_ARTIFACT_PATHS[name], name);
 }
 
 /**
