@@ -161,6 +161,49 @@ describe('RPC pool over three faulty proxies in front of one served chain', () =
     expect(p.health().find((h) => h.label === label(0))!.lastError).toBe(kind);
   });
 
+  it('sends the requests started together to one endpoint as one JSON-RPC batch, each answered as alone', async () => {
+    const p = open({}, [0]);
+    const accounts = chain.accounts.map((a) => a.address);
+    const reads = () =>
+      Promise.all(accounts.map((address) => getBalance(p.client, { address, blockNumber: BLOCK })));
+    await reads(); // warm: the connection is open
+    proxies[0]!.resetStats();
+    const balances = await reads();
+    expect(proxies[0]!.stats()).toMatchObject({ requests: 1, byMethod: { eth_getBalance: accounts.length } });
+    expect(balances).toEqual(
+      await Promise.all(accounts.map((address) => chain.client.getBalance({ address, blockNumber: BLOCK }))),
+    );
+    // A revert inside a batch is that request's answer alone.
+    const [revert, answer] = await Promise.allSettled([
+      readContract(p.client, {
+        address: REVERTER,
+        abi: reverterAbi,
+        functionName: 'poke',
+        blockNumber: codeBlock,
+      }),
+      getBalance(p.client, { address: accounts[0]!, blockNumber: BLOCK }),
+    ]);
+    expect(revert.status).toBe('rejected');
+    expect(answer).toEqual({ status: 'fulfilled', value: balances[0] });
+  });
+
+  it('asks an endpoint that refuses batches one request at a time, and says so once', async () => {
+    proxies[0]!.setFault({ kind: 'no-batch' });
+    const p = open({}, [0]);
+    const accounts = chain.accounts.map((a) => a.address);
+    const balances = await Promise.all(
+      accounts.map((address) => getBalance(p.client, { address, blockNumber: BLOCK })),
+    );
+    expect(balances).toEqual(
+      await Promise.all(accounts.map((address) => chain.client.getBalance({ address, blockNumber: BLOCK }))),
+    );
+    proxies[0]!.resetStats();
+    await Promise.all(accounts.map((address) => getBalance(p.client, { address, blockNumber: BLOCK })));
+    expect(proxies[0]!.stats().requests).toBe(accounts.length);
+    expect(logLines.filter((l) => l.includes('does not take JSON-RPC batches'))).toHaveLength(1);
+    expect(logLines.join('')).not.toContain(KEY);
+  });
+
   it('retries a healthy endpoint after a transient failure even when another endpoint is dead (maxRetries 1, as firebreak run)', async () => {
     proxies[0]!.setFault({ kind: 'drop' }); // dead for good
     proxies[1]!.setFault({ kind: 'drop' }, { times: 1 }); // one reset connection, then fine

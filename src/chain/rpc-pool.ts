@@ -64,6 +64,13 @@ export interface RpcPoolOptions {
   maxResponseBytes?: number;
   /** Jitter source, for tests. Default Math.random. */
   random?: () => number;
+  /**
+   * Requests to one endpoint started in the same turn of the event loop go out as one JSON-RPC
+   * batch (an array body), at most this many per POST; 1 turns batching off. Default 50. An
+   * endpoint that answers a batch with anything but an array (or an error status other than 429)
+   * is asked one request at a time from then on.
+   */
+  maxBatch?: number;
 }
 
 export interface EndpointHealth {
@@ -599,6 +606,15 @@ interface Endpoint {
   url: URL;
   agent: http.Agent;
   module: typeof http | typeof https;
+  /** Answered a batch with something else than an array: asked one request at a time. */
+  noBatch: boolean;
+}
+
+/** What one POST brought back. */
+interface PostResult {
+  status: number;
+  retryAfter: string | undefined;
+  text: string;
 }
 
 /** Block methods whose `null` may only mean "this endpoint is behind": asked of the others first. */
@@ -627,6 +643,7 @@ export function createRpcPool(options: RpcPoolOptions): RpcPool {
   const backoff: BackoffPolicy = { ...DEFAULT_BACKOFF, ...options.backoff };
   const policy: HealthPolicy = { ...DEFAULT_HEALTH, ...options.health };
   const random = options.random ?? Math.random;
+  const maxBatch = Math.max(1, options.maxBatch ?? 50);
   const clock = common.clock;
   const logger = common.logger.child({ chainId });
   const metrics = rpcMetrics(options.metrics ?? createMetrics({ clock }), chainId);
@@ -658,7 +675,7 @@ export function createRpcPool(options: RpcPoolOptions): RpcPool {
     }
     const module = url.protocol === 'https:' ? https : http;
     const agent = new module.Agent({ keepAlive: true, maxSockets: 32 });
-    return { index, label, url, agent, module };
+    return { index, label, url, agent, module, noBatch: false };
   });
   const labels = endpoints.map((e) => e.label);
   if (new Set(labels).size !== labels.length) {
@@ -720,7 +737,7 @@ export function createRpcPool(options: RpcPoolOptions): RpcPool {
 
   /** One POST; resolves with the status, `Retry-After` and body text, or rejects (network, timeout, closed). */
   const post = (ep: Endpoint, body: string, limitMs: number) =>
-    new Promise<{ status: number; retryAfter: string | undefined; text: string }>((resolve, reject) => {
+    new Promise<PostResult>((resolve, reject) => {
       if (closed) return reject(new PoolClosed());
       // Why this request was cut short, if we cut it. It is settled at once with that reason and
       // then destroyed without an error (an error given to `destroy` can surface as an uncaught
@@ -783,6 +800,88 @@ export function createRpcPool(options: RpcPoolOptions): RpcPool {
       req.end(body);
     });
 
+  /** Requests waiting for this turn's batch, by endpoint and time limit. */
+  const queued = new Map<
+    string,
+    { ep: Endpoint; limitMs: number; items: { id: number; body: string; settle: Settle }[] }
+  >();
+  type Settle = { resolve(r: PostResult): void; reject(e: unknown): void };
+
+  /** Sends each item on its own POST (an endpoint that does not take batches). */
+  const postEach = (ep: Endpoint, limitMs: number, items: { body: string; settle: Settle }[]) => {
+    for (const item of items) post(ep, item.body, limitMs).then(item.settle.resolve, item.settle.reject);
+  };
+
+  /** One POST for a batch; each item is handed its own message as if it had been asked alone. */
+  const postBatch = async (
+    ep: Endpoint,
+    limitMs: number,
+    items: { id: number; body: string; settle: Settle }[],
+  ) => {
+    let res: PostResult;
+    try {
+      res = await post(ep, `[${items.map((i) => i.body).join(',')}]`, limitMs);
+    } catch (error) {
+      for (const i of items) i.settle.reject(error);
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(res.text);
+    } catch {
+      parsed = undefined; // truncated or not JSON: every item sees the same bad answer
+    }
+    const rejectsBatches =
+      (res.status >= 200 && res.status < 300 && parsed !== undefined && !Array.isArray(parsed)) ||
+      (res.status >= 400 && res.status < 500 && res.status !== 429);
+    if (rejectsBatches) {
+      ep.noBatch = true;
+      logger.warn(
+        { endpoint: ep.label, status: res.status },
+        `rpc pool: endpoint ${ep.label} does not take JSON-RPC batches; asking it one request at a time`,
+      );
+      postEach(ep, limitMs, items);
+      return;
+    }
+    if (!Array.isArray(parsed)) {
+      for (const i of items) i.settle.resolve(res);
+      return;
+    }
+    const byId = new Map<unknown, unknown>();
+    for (const m of parsed) if (typeof m === 'object' && m !== null) byId.set((m as { id?: unknown }).id, m);
+    for (const i of items) {
+      const message = byId.get(i.id);
+      i.settle.resolve({
+        status: res.status,
+        retryAfter: res.retryAfter,
+        text: message === undefined ? '' : JSON.stringify(message),
+      });
+    }
+  };
+
+  /** A request's POST: joined with the others of this turn to the same endpoint in one batch. */
+  const send = (ep: Endpoint, id: number, body: string, limitMs: number): Promise<PostResult> => {
+    if (maxBatch <= 1 || ep.noBatch) return post(ep, body, limitMs);
+    return new Promise<PostResult>((resolve, reject) => {
+      const key = `${ep.index}:${limitMs}`;
+      let q = queued.get(key);
+      if (!q) {
+        q = { ep, limitMs, items: [] };
+        queued.set(key, q);
+        const batch = q;
+        setImmediate(() => {
+          queued.delete(key);
+          for (let i = 0; i < batch.items.length; i += maxBatch) {
+            const chunk = batch.items.slice(i, i + maxBatch);
+            if (chunk.length === 1 || ep.noBatch) postEach(ep, limitMs, chunk);
+            else void postBatch(ep, limitMs, chunk);
+          }
+        });
+      }
+      q.items.push({ id, body, settle: { resolve, reject } });
+    });
+  };
+
   /** One attempt on one endpoint: HTTP, classification, health and metrics. */
   const attempt = async (
     i: number,
@@ -796,7 +895,7 @@ export function createRpcPool(options: RpcPoolOptions): RpcPool {
     const started = clock.monotonic();
     let outcome: AttemptOutcome;
     try {
-      const res = await post(ep, body, limitMs);
+      const res = await send(ep, id, body, limitMs);
       outcome = interpretResponse(res.status, res.retryAfter, res.text, id, clock.now());
     } catch (error) {
       if (error instanceof PoolClosed) throw closedError();

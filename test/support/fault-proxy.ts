@@ -31,7 +31,9 @@ export type Fault =
   | { kind: 'truncate' }
   | { kind: 'lie'; seed?: string }
   /** A node behind the others: `null` for the block methods (as for a block it does not have yet). */
-  | { kind: 'behind' };
+  | { kind: 'behind' }
+  /** A provider that takes no JSON-RPC batches: an array body gets one error object back. */
+  | { kind: 'no-batch' };
 
 export type FaultKind = Fault['kind'];
 
@@ -231,6 +233,20 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     if (fault) stats.faults[fault.kind] = (stats.faults[fault.kind] ?? 0) + 1;
 
     switch (fault?.kind) {
+      case 'no-batch':
+        if (Array.isArray(parsed)) {
+          reply(
+            res,
+            200,
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id: null,
+              error: { code: -32600, message: 'batch requests are not supported' },
+            }),
+          );
+          return;
+        }
+        break;
       case 'drop':
         req.socket.destroy();
         return;
