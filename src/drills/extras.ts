@@ -21,8 +21,8 @@ import { readContract, waitForTransactionReceipt, writeContract } from 'viem/act
 import { deployArtifact, firebreakArtifact, packageArtifact } from '../chain/artifacts';
 import type { EmbeddedChain, FundedAccount } from '../chain/embedded';
 import type { AaveV3Market } from '../protocols/aave-v3/fixture';
-import type { DrillToken } from './market';
 import type { DrillStep, Scenario } from './scenario';
+import type { DrillToken } from './token';
 
 export interface DrillExtras {
   vault?: {

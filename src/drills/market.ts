@@ -16,13 +16,10 @@ import { type DrillExtras, deployDrillExtras } from './extras';
 import { deployFlashRunners } from './flash-loan';
 import { type DrillHub, deployDrillHub } from './hub';
 import type { Scenario } from './scenario';
+import type { DrillToken } from './token';
 import { type DrillTreasury, deployDrillTreasury } from './treasury';
 
-export interface DrillToken {
-  symbol: string;
-  address: Hex;
-  decimals: number;
-}
+export type { DrillToken };
 
 export interface DrillMarket {
   tokens: Map<string, DrillToken>;

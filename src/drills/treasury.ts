@@ -14,8 +14,8 @@ import type { AaveV3Market } from '../protocols/aave-v3/fixture';
 import { deployRecoveryVault } from '../protocols/firebreak';
 import { uniswapV2PairAbi } from '../protocols/uniswap-v2/abi';
 import { deployUniswapV2Router } from '../protocols/uniswap-v2/router';
-import type { DrillToken } from './market';
 import type { Scenario } from './scenario';
+import type { DrillToken } from './token';
 
 export interface DrillTreasury {
   /** The treasury's own account: the key the drill's `eoa` treasury executor signs with. */
