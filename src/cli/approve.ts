@@ -100,6 +100,7 @@ export async function decideAction(options: DecideOptions): Promise<DecideResult
     ...(options.reason !== undefined ? { reason: options.reason } : {}),
   };
   const sign = async (approval: Approval | undefined): Promise<ApprovalDecision> => {
+    refusePastDeadline(approval, options.actionId, at);
     if (options.ownerKey === undefined || options.decision !== 'approve') return base;
     const safe = approval?.request.safe;
     if (approval?.status !== 'awaiting' || !safe) return { ...base, signature: '0x' };
@@ -152,6 +153,30 @@ export async function decideAction(options: DecideOptions): Promise<DecideResult
     ...(signer ? { signer } : {}),
     message: `${describe(decision, approval as Approval, signer)}: handed to the running engine (pid ${state.pid}); it takes effect at its next block`,
   };
+}
+
+/**
+ * A wait whose deadline has passed takes no decision: the engine ends it (or has ended it) unexecuted
+ * and escalates. Checked here as well as by the engine, which may not have seen a block since.
+ *
+ * @throws FirebreakError `ERR_APPROVAL` saying when the deadline passed and what was given by then.
+ */
+function refusePastDeadline(approval: Approval | undefined, actionId: string, at: number): void {
+  if (!approval || approval.deadline === null || at <= approval.deadline) return;
+  if (approval.status !== 'awaiting' && approval.status !== 'expired') return;
+  // Ended before its deadline (another Safe transaction took the nonce): `checkDecision` says why.
+  if (approval.status === 'expired' && approval.updatedAt <= approval.deadline) return;
+  const until = new Date(approval.deadline).toISOString();
+  const safe = approval.request.safe;
+  const what =
+    approval.kind === 'safe-signatures' && safe
+      ? `the owners' signatures of Safe tx ${safe.safeTxHash} were due by ${until} (${approval.signatures.length} of ${safe.threshold} given)`
+      : `its approval was due by ${until}`;
+  throw new FirebreakError(
+    'ERR_APPROVAL',
+    `action ${actionId} (${approval.request.action}) is past its deadline: ${what}; it is not executed and the incident is escalated to a human\n    fix: nothing to decide for this action now; act by hand, or wait for the playbook to fire again (it asks anew)`,
+    { details: { actionId, deadline: until, status: approval.status } },
+  );
 }
 
 function describe(decision: ApprovalDecision, approval: Approval, signer: Hex | undefined): string {

@@ -638,7 +638,7 @@ export const playbookStep = z.strictObject({
   ]),
   executor: z.string().min(1),
   autonomy: z.enum(['auto', 'approve', 'notify']).default('auto'),
-  /** `approve` steps: seconds a human has to run `firebreak approve <action-id>` (default 900); then the action fails and is escalated. */
+  /** `approve` steps: seconds a human has to run `firebreak approve <action-id>`; `safe` steps: seconds the Safe transaction waits for owners' signatures (default 900); then the action fails and is escalated. */
   approvalTimeoutSeconds: z.number().int().positive().optional(),
   /** The contract the action acts on when the finding does not name it: the breaker of `erc7265.trip`; for `timelock.cancel`, the only timelock it may cancel in. */
   target: address.optional(),

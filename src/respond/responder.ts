@@ -23,6 +23,7 @@ import {
   takeDecisions,
   writeApprovalsState,
 } from './approvals';
+import { ON_CHAIN_APPROVAL } from './executors/safe';
 import type {
   Executor,
   PendingSignatures,
@@ -696,23 +697,43 @@ export function createResponder(options: ResponderOptions): Responder {
     }
   };
 
-  /** A Safe transaction waiting for owners: recorded with its signatures; stored owner signatures (a restart) are handed in again. */
+  /**
+   * The `approvalTimeoutSeconds` of the playbook step whose plan waits for this Safe's owners (the
+   * step of the plan's playbook and action whose executor is this Safe); default 900.
+   */
+  const signaturesTimeout = (plan: ActionPlan, pending: PendingSignatures): number => {
+    const safe = pending.request.safe.toLowerCase();
+    const step = options.playbooks
+      .find((p) => p.id === plan.playbookId)
+      ?.do.find(
+        (s) => s.action === plan.action && options.executors.get(s.executor)?.address.toLowerCase() === safe,
+      );
+    return step?.approvalTimeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS;
+  };
+
+  /**
+   * A Safe transaction waiting for owners: recorded with its signatures and a deadline (the step's
+   * `approvalTimeoutSeconds`); after a restart, the stored row (deadline, owner signatures) is taken
+   * up again.
+   */
   const awaitSignatures = async (plan: ActionPlan, pending: PendingSignatures) => {
     const now = common.clock.now();
     const existing = await options.actions.getApproval(plan.id);
     const same =
       existing?.status === 'awaiting' &&
       existing.request.safe?.safeTxHash.toLowerCase() === pending.request.safeTxHash.toLowerCase();
+    const deadline = now + signaturesTimeout(plan, pending) * 1000;
     const agents = pending.collected.map((c) => ({ ...c, by: 'agent', at: now }));
     const approval: Approval = same
-      ? existing
+      ? // A row written before Safe transactions had deadlines gets one from now.
+        { ...existing, deadline: existing.deadline ?? deadline }
       : {
           actionId: plan.id,
           incidentId: plan.incidentId,
           chainId: plan.chainId,
           kind: 'safe-signatures',
           status: 'awaiting',
-          deadline: null,
+          deadline,
           request: {
             action: plan.action,
             playbookId: plan.playbookId,
@@ -727,27 +748,48 @@ export function createResponder(options: ResponderOptions): Responder {
           createdAt: now,
           updatedAt: now,
         };
-    if (!same) await options.actions.upsertApproval(approval);
+    if (!same || existing.deadline === null) await options.actions.upsertApproval(approval);
     awaitingSignatures.set(plan.id, { plan, pending });
     const missing = pending.request.threshold - approval.signatures.length;
+    const until = new Date(approval.deadline ?? deadline).toISOString();
     await incidents.record(
       plan.incidentId,
       'decision',
-      `Safe ${pending.request.safe} needs ${missing} more owner signature${missing === 1 ? '' : 's'} of Safe tx ${pending.request.safeTxHash}: run \`firebreak approve ${plan.id} --key-env <VAR holding an owner's key>\``,
+      `Safe ${pending.request.safe} needs ${missing} more owner signature${missing === 1 ? '' : 's'} of Safe tx ${pending.request.safeTxHash} until ${until}: run \`firebreak approve ${plan.id} --key-env <VAR holding an owner's key>\`, or an owner approves the hash on the Safe (approveHash)`,
       {
         actionId: plan.id,
         approval: 'signatures-requested',
         safeTxHash: pending.request.safeTxHash,
+        deadline: until,
         command: approvalCommand(plan.id, 'safe-signatures'),
       },
       null,
     );
     await publishState();
-    if (same) await handSignatures(plan.id);
+    await handSignatures(plan.id, null);
   };
 
-  /** Hands the stored owner signatures the executor does not hold yet to the waiting Safe transaction. */
-  const handSignatures = async (id: string) => {
+  /**
+   * Brings a waiting Safe transaction up to date, at a block (null: the latest): a rejection cancels
+   * it; the stored owner signatures given by the deadline that the executor does not hold yet are
+   * handed in; owners' on-chain approvals (`approveHash`) are read, stored with the signatures (a
+   * restart keeps them) and handed in; past the deadline, unless the threshold was met, the wait ends:
+   * `failed`, escalated on the timeline and in the log, as an expired `approve` step. One at a time
+   * per action (a block's and the first wait's may overlap): the other call returns at once.
+   */
+  const handSignatures = async (id: string, block: bigint | null) => {
+    if (handing.has(id)) return;
+    handing.add(id);
+    try {
+      await refreshSignatures(id, block);
+    } finally {
+      handing.delete(id);
+    }
+  };
+  /** Action ids whose waiting Safe transaction `handSignatures` is bringing up to date. */
+  const handing = new Set<string>();
+
+  const refreshSignatures = async (id: string, block: bigint | null) => {
     const entry = awaitingSignatures.get(id);
     const approval = await options.actions.getApproval(id);
     if (!entry || !approval) return;
@@ -757,20 +799,87 @@ export function createResponder(options: ResponderOptions): Responder {
       );
       return;
     }
-    const held = new Set(entry.pending.collected.map((c) => c.signer.toLowerCase()));
-    for (const s of approval.signatures) {
-      if (held.has(s.signer.toLowerCase())) continue;
-      held.add(s.signer.toLowerCase());
-      const have = entry.pending.collected.length + 1;
-      await incidents.record(
-        entry.plan.incidentId,
+    const { plan, pending } = entry;
+    const { safeTxHash, threshold } = pending.request;
+    const { deadline } = approval;
+    const now = common.clock.now();
+    const held = new Set(pending.collected.map((c) => c.signer.toLowerCase()));
+    const record = (s: { signer: string; by: string }) =>
+      incidents.record(
+        plan.incidentId,
         'decision',
-        `owner ${s.signer} signed Safe tx ${entry.pending.request.safeTxHash} (approved by ${s.by}): ${have} of ${entry.pending.request.threshold}`,
-        { actionId: id, approval: 'signed', signer: s.signer, by: s.by },
-        null,
+        s.by === ON_CHAIN_APPROVAL
+          ? `owner ${s.signer} approved Safe tx ${safeTxHash} on-chain: ${pending.collected.length + 1} of ${threshold}`
+          : `owner ${s.signer} signed Safe tx ${safeTxHash} (approved by ${s.by}): ${pending.collected.length + 1} of ${threshold}`,
+        {
+          actionId: id,
+          approval: s.by === ON_CHAIN_APPROVAL ? 'approved-on-chain' : 'signed',
+          signer: s.signer,
+          by: s.by,
+        },
+        block,
       );
-      await entry.pending.add(s.signer as Hex, s.signature as Hex);
+    for (const s of approval.signatures) {
+      // A signature given after the deadline (the engine took it late) does not count.
+      if (held.has(s.signer.toLowerCase()) || (deadline !== null && s.at > deadline)) continue;
+      held.add(s.signer.toLowerCase());
+      await record(s);
+      await pending.add(s.signer as Hex, s.signature as Hex);
     }
+    if (deadline === null || now <= deadline) {
+      let approved: { signer: Hex; signature: Hex }[];
+      try {
+        approved = await pending.approvedOnChain(block ?? undefined);
+      } catch (error) {
+        common.logger.warn(
+          { actionId: id, safeTxHash, err: describeError(error) },
+          "reading Safe owners' on-chain approvals failed; trying again next block",
+        );
+        return;
+      }
+      const fresh = approved
+        .filter((s) => !held.has(s.signer.toLowerCase()))
+        .map((s) => ({ ...s, by: ON_CHAIN_APPROVAL, at: now }));
+      if (fresh.length === 0) return;
+      // Stored first: a restart hands them in again (their pre-validated signature stays valid on-chain).
+      await options.actions.upsertApproval({
+        ...approval,
+        signatures: [...approval.signatures, ...fresh],
+        updatedAt: now,
+      });
+      for (const s of fresh) {
+        await record(s);
+        await pending.add(s.signer, s.signature);
+      }
+      await publishState();
+      return;
+    }
+    if (!pending.expire()) return; // the threshold was met in time: the transaction is being executed
+    awaitingSignatures.delete(id);
+    const until = new Date(deadline).toISOString();
+    const have = pending.collected.length;
+    const reason = `waited for Safe owners until ${until} with ${have} of ${threshold} signatures of Safe tx ${safeTxHash}: not executed`;
+    await options.actions.upsertApproval({ ...approval, status: 'expired', reason, updatedAt: now });
+    await save(plan, 'failed', { reason });
+    common.logger.error(
+      {
+        actionId: id,
+        incident: plan.incidentId,
+        action: plan.action,
+        safe: pending.request.safe,
+        safeTxHash,
+        deadline: until,
+      },
+      `ESCALATION: the Safe transaction of ${plan.action} (action ${id}, Safe tx ${safeTxHash}) expired at ${until} with ${have} of ${threshold} owner signatures: nothing was executed; decide by hand`,
+    );
+    await incidents.record(
+      plan.incidentId,
+      'action-refused',
+      `ESCALATION: ${plan.action} ${reason}; the incident needs a human`,
+      { actionId: id, approval: 'expired', deadline: until, safeTxHash },
+      block,
+    );
+    await publishState();
   };
 
   /** Closes the approval row of a Safe transaction whose wait ended. */
@@ -860,7 +969,7 @@ export function createResponder(options: ResponderOptions): Responder {
       }
     }
     for (const [id, entry] of awaitingSignatures) {
-      if (entry.plan.chainId === event.chainId) await handSignatures(id);
+      if (entry.plan.chainId === event.chainId) await handSignatures(id, event.block.number);
     }
     if (changed || (!statePublished && inbox)) await publishState();
   };

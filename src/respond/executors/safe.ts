@@ -8,7 +8,8 @@
  * id + Safe address). When the agents alone meet the threshold, the first key sends
  * `execTransaction` at once; otherwise nothing is sent, and the responder records the action as
  * `awaiting-quorum` with the signatures collected so far; owners add theirs (`firebreak approve
- * <action-id> --key-env VAR`), and the transaction is executed as soon as the threshold is met.
+ * <action-id> --key-env VAR`, or the Safe's own `approveHash` on-chain, read each block and counted
+ * as a pre-validated signature), and the transaction is executed as soon as the threshold is met.
  *
  * Before signing, each call is simulated from the Safe's address (a revert is refused with its
  * reason, e.g. the Safe lacks the role), the agent keys are checked to be owners, and the Safe's own
@@ -23,6 +24,7 @@ import {
   encodePacked,
   type Hex,
   hashTypedData,
+  pad,
   parseAbi,
   parseEventLogs,
   parseGwei,
@@ -60,6 +62,7 @@ export const safeAbi = parseAbi([
   'function nonce() view returns (uint256)',
   'function getThreshold() view returns (uint256)',
   'function getOwners() view returns (address[])',
+  'function approvedHashes(address owner, bytes32 hash) view returns (uint256)',
   'function getTransactionHash(address to, uint256 value, bytes data, uint8 operation, uint256 safeTxGas, uint256 baseGas, uint256 gasPrice, address gasToken, address refundReceiver, uint256 _nonce) view returns (bytes32)',
   'function execTransaction(address to, uint256 value, bytes data, uint8 operation, uint256 safeTxGas, uint256 baseGas, uint256 gasPrice, address gasToken, address refundReceiver, bytes signatures) payable returns (bool)',
   'event ExecutionSuccess(bytes32 indexed txHash, uint256 payment)',
@@ -106,6 +109,17 @@ export function safeTxTypedData(request: Pick<SafeSigningRequest, 'safe' | 'chai
 /** Signs a Safe transaction hash (EIP-712) with a key: what an owner gives through the CLI. */
 export function signSafeTx(account: PrivateKeyAccount, request: SafeSigningRequest): Promise<Hex> {
   return account.signTypedData(safeTxTypedData(request));
+}
+
+/** Who gave a stored signature that stands for an owner's on-chain `approveHash` (the approvals table's `by`). */
+export const ON_CHAIN_APPROVAL = 'on-chain approveHash';
+
+/**
+ * The signature `execTransaction` takes for an owner who approved the hash on-chain (`approveHash`):
+ * r = the owner's address left-padded to 32 bytes, s = 0, v = 1 (Safe.sol `checkNSignatures`).
+ */
+export function preValidatedSignature(owner: Hex): Hex {
+  return concat([pad(owner, { size: 32 }), pad('0x00', { size: 32 }), '0x01']);
 }
 
 /** The signatures `execTransaction` takes: `threshold` of them, ordered by signer address. */
@@ -408,8 +422,32 @@ export function createSafeExecutor(options: SafeExecutorOptions): Executor {
           });
         }
       },
+      async approvedOnChain(blockNumber) {
+        if (settled || executing) return [];
+        const counted = new Set(collected.map((s) => s.signer.toLowerCase()));
+        const others = request.owners.filter((o) => !counted.has(o.toLowerCase()));
+        const approved = await Promise.all(
+          others.map((owner) =>
+            readContract(client, {
+              address: safe,
+              abi: safeAbi,
+              functionName: 'approvedHashes',
+              args: [owner, request.safeTxHash],
+              ...(blockNumber === undefined ? {} : { blockNumber }),
+            }),
+          ),
+        );
+        return others
+          .filter((_, i) => approved[i]! !== 0n)
+          .map((owner) => ({ signer: owner, signature: preValidatedSignature(owner) }));
+      },
       cancel(reason) {
         finish({ executed: false, reason });
+      },
+      expire() {
+        if (settled || executing) return false;
+        finish(null);
+        return true;
       },
     };
   };

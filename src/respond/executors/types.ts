@@ -58,8 +58,21 @@ export interface PendingSignatures {
    * threshold is met the transaction is executed and `outcome` settles.
    */
   add(signer: Hex, signature: Hex): Promise<void>;
+  /**
+   * The owners not counted yet who approved the hash on-chain (the Safe's `approveHash`, as the Safe
+   * app does), read at `blockNumber` (default: latest), each with the signature `execTransaction`
+   * takes for it (pre-validated: v = 1, r = the owner). Hand them to `add`. Empty once the threshold
+   * is met or the wait ended.
+   */
+  approvedOnChain(blockNumber?: bigint): Promise<{ signer: Hex; signature: Hex }[]>;
   /** Ends the wait unexecuted (a rejection): `outcome` settles with the reason. */
   cancel(reason: string): void;
+  /**
+   * Ends the wait unexecuted because its deadline passed; `outcome` settles null (as when the
+   * executor stops watching), the caller records the end itself. Returns false, changing nothing,
+   * when the threshold was met already (the transaction is being executed) or the wait had ended.
+   */
+  expire(): boolean;
 }
 
 export type QuorumOutcome =
