@@ -279,6 +279,15 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   for (const m of config.markets) {
     const resolved = markets.get(m.id);
     if (m.positionsFromBlock === undefined || !resolved) continue;
+    // A replayed recording holds the blocks' logs and the detectors' reads, not the log ranges a
+    // book is built from: the detectors that read one run on their fallbacks, and say so.
+    if (options.chains.get(m.chain)?.source) {
+      common.logger.info(
+        { market: m.id },
+        'replay: no position book for this market (a recording cannot build one)',
+      );
+      continue;
+    }
     const chain = config.chains.find((c) => c.name === m.chain)!;
     trackers.set(
       resolved.addressesProvider.toLowerCase() as Hex,
