@@ -27,7 +27,7 @@
  *   every asset, so a market pricing some pooled assets by feed and others by TWAP needs an
  *   explicit choice (see `oracleWeightFor`).
  */
-import { type Address, type Client, type Hex, zeroAddress } from 'viem';
+import { type Address, type Client, type Hex, type Log, zeroAddress } from 'viem';
 import { getBlock, getLogs } from 'viem/actions';
 import type { EmbeddedChain } from '../chain/embedded';
 import { FirebreakError } from '../common/errors';
@@ -84,7 +84,7 @@ export async function readDrillPositions(
   ]
     .filter((a) => a.toLowerCase() !== zeroAddress)
     .map((a) => a.toLowerCase() as Hex);
-  const logs = await getLogs(client, { address: logAddresses, fromBlock: 0n, toBlock: head });
+  const logs = await getLogsSplit(client, logAddresses, 0n, head);
   const byBlock = new Map<bigint, typeof logs>();
   for (const log of logs) {
     const list = byBlock.get(log.blockNumber);
@@ -129,6 +129,39 @@ export async function readDrillPositions(
   };
   const { pools, poolIds } = await readDrillPools(client, market, snapshot, head, options.poolAssets ?? {});
   return { snapshot, pools, poolIds, blockNumber: head };
+}
+
+/** Blocks per `eth_getLogs` request at first (a range whose answer is too large is halved). */
+const LOG_RANGE = 2_000n;
+
+/**
+ * The logs of `address` over [fromBlock, toBlock], in order, in ranges of at most `LOG_RANGE`
+ * blocks; a range the node will not answer in one piece (anvil over HTTP caps a response at
+ * 10 MB: a few hundred generated positions' openings) is split in two until it does.
+ */
+async function getLogsSplit(
+  client: Client,
+  address: Hex[],
+  fromBlock: bigint,
+  toBlock: bigint,
+): Promise<Log<bigint, number, false>[]> {
+  const out: Log<bigint, number, false>[] = [];
+  const range = async (from: bigint, to: bigint): Promise<void> => {
+    let got: Log<bigint, number, false>[];
+    try {
+      got = await getLogs(client, { address, fromBlock: from, toBlock: to });
+    } catch (error) {
+      if (to <= from) throw error;
+      const mid = from + (to - from) / 2n;
+      await range(from, mid);
+      await range(mid + 1n, to);
+      return;
+    }
+    for (const log of got) out.push(log);
+  };
+  for (let from = fromBlock; from <= toBlock; from += LOG_RANGE)
+    await range(from, from + LOG_RANGE - 1n < toBlock ? from + LOG_RANGE - 1n : toBlock);
+  return out;
 }
 
 /** The market's pairs at a block as constant-product pools of one asset against USD (one per asset: the deepest). */

@@ -17,9 +17,16 @@
  * could have taken below 1 (`mayHaveFallenBelowOne`, a provably conservative bound). It sees the
  * same liquidatable positions as a full scan of every borrower; `scan: 'audit'` checks that each
  * block, and `scan: 'full'` (or FIREBREAK_LIQUIDATOR_SCAN=full) turns the optimisation off.
+ *
+ * Planning skips, unread, a liquidatable position no sale can pay for: from each user's reserve
+ * bitmap and e-mode (read once, in batched calls, and again only when the watch names the user),
+ * when for every pair it may post and owe the pool's price net of the fee is already at or below
+ * the oracle's net of the bonus (`bestSaleInput` 0, the test `chooseLiquidation` itself makes), it
+ * would be skipped once read. Thousands of positions left stuck by a thin pool so cost nothing a
+ * block, instead of a dozen reads each.
  */
 import { type Abi, decodeFunctionResult, encodeFunctionData, type Hex } from 'viem';
-import { getBlock, getLogs, getStorageAt, readContract } from 'viem/actions';
+import { getBlock, getLogs, getStorageAt, multicall, readContract } from 'viem/actions';
 import { deployArtifact, firebreakArtifact } from '../../chain/artifacts';
 import { FirebreakError } from '../../common/errors';
 import { aaveOracleAbi, erc20Abi, poolAbi, poolAddressesProviderAbi } from '../../protocols/aave-v3/abi';
@@ -41,6 +48,7 @@ import {
   unitsToUsd,
 } from './common';
 import {
+  bestSaleInput,
   chooseLiquidation,
   type LiquidationInputs,
   type MarketMove,
@@ -373,9 +381,17 @@ export function createWatch(ctx: BotContext, reader: () => Hex) {
       carried = new Set();
       last = undefined;
     },
-    async scan(
-      users: readonly Hex[],
-    ): Promise<{ underwater: Underwater[]; read: number; reason: ScanReason }> {
+    /**
+     * `acted`: the users that may have acted since the last scan (named in the logs since or in the
+     * pending block, this time or the last), or 'all' when the watch cannot tell (first scan, a
+     * reverted chain, a node that would not give logs).
+     */
+    async scan(users: readonly Hex[]): Promise<{
+      underwater: Underwater[];
+      read: number;
+      reason: ScanReason;
+      acted: ReadonlySet<Hex> | 'all';
+    }> {
       const latest = await getBlock(client);
       if (last) {
         const again =
@@ -414,10 +430,12 @@ export function createWatch(ctx: BotContext, reader: () => Hex) {
       const reads = await readAccounts(ctx, reader(), toRead);
       for (const r of reads)
         seen.set(r.user, { healthFactor: r.healthFactor, debtBase: r.debtBase, state: now });
+      const acted: ReadonlySet<Hex> | 'all' =
+        reason === 'first' || text === null ? 'all' : new Set([...named, ...carried]);
       carried = named;
       last = { number: latest.number, hash: latest.hash };
       // Every position last seen below 1 is re-read (the bound never clears one): the fresh reads hold them all.
-      return { underwater: underwaterOf(reads), read: toRead.length, reason };
+      return { underwater: underwaterOf(reads), read: toRead.length, reason, acted };
     },
   };
 }
@@ -426,6 +444,15 @@ const scanModeFromEnv = (): ScanMode | undefined => {
   const v = process.env.FIREBREAK_LIQUIDATOR_SCAN;
   return v === 'full' || v === 'incremental' || v === 'audit' ? v : undefined;
 };
+
+/** Users per batched read of positions' shapes (two calls each in one `eth_call`). */
+const SHAPE_CHUNK = 500;
+
+/** A user's `getUserConfiguration` bitmap (collateral and borrowing bits per reserve id) and e-mode. */
+interface Shape {
+  userConfig: bigint;
+  eModeCategory: number;
+}
 
 interface Position {
   collateral: DrillToken;
@@ -453,14 +480,25 @@ export function createLiquidator(
   let lastOffset = 0;
   const watch = createWatch(ctx, () => reader!);
 
+  /**
+   * Which reserves each user posts as collateral and borrows, and its e-mode, as last read (see
+   * `readShapes`). Only an action of the user changes them (Aave sets and clears those bits and
+   * the e-mode on the user's own supply, withdraw, borrow, repay, transfer, collateral switch,
+   * e-mode switch or liquidation), so an entry stays valid until the watch names the user again.
+   */
+  const shapes = new Map<Hex, Shape>();
+
   /** This block's liquidatable positions, in `users` order, as the scan mode finds them. */
   const findUnderwater = async (users: readonly Hex[], offset: number): Promise<Underwater[]> => {
     if (mode === 'full') {
       const underwater = await scanUnderwater(ctx, reader!, users);
       options.onScan?.({ offset, known: users.length, read: users.length, reason: 'full-mode', underwater });
+      shapes.clear(); // no watch: nothing tells which users acted
       return underwater;
     }
-    const { underwater, read, reason } = await watch.scan(users);
+    const { underwater, read, reason, acted } = await watch.scan(users);
+    if (acted === 'all') shapes.clear();
+    else for (const user of acted) shapes.delete(user);
     options.onScan?.({ offset, known: users.length, read, reason, underwater });
     if (mode === 'audit') {
       const full = await scanUnderwater(ctx, reader!, users);
@@ -545,7 +583,7 @@ export function createLiquidator(
 
   /** Bonus and prices the pool applies to this pair, e-mode included. */
   const terms = async (
-    p: Position,
+    p: Pick<Position, 'collateral' | 'debt' | 'eModeCategory'>,
     configs: Map<string, ReserveConfiguration>,
     prices: Map<string, bigint>,
   ) => {
@@ -586,6 +624,37 @@ export function createLiquidator(
     };
   };
 
+  /** Reads the shapes of `users` not cached yet, at pending, in batched calls. */
+  const readShapes = async (users: readonly Hex[]) => {
+    const missing = users.filter((u) => !shapes.has(u));
+    const chunks: Hex[][] = [];
+    for (let i = 0; i < missing.length; i += SHAPE_CHUNK) chunks.push(missing.slice(i, i + SHAPE_CHUNK));
+    await Promise.all(
+      chunks.map(async (list) => {
+        const results = await multicall(client, {
+          contracts: list.flatMap((user) => [
+            {
+              address: market.aave.pool,
+              abi: poolAbi,
+              functionName: 'getUserConfiguration',
+              args: [user],
+            } as const,
+            { address: market.aave.pool, abi: poolAbi, functionName: 'getUserEMode', args: [user] } as const,
+          ]),
+          deployless: true,
+          batchSize: 0,
+          allowFailure: false,
+          ...PENDING,
+        });
+        list.forEach((user, k) => {
+          const config = results[2 * k] as { data: bigint };
+          const eMode = results[2 * k + 1] as bigint;
+          shapes.set(user, { userConfig: config.data, eModeCategory: Number(eMode) });
+        });
+      }),
+    );
+  };
+
   return {
     name: spec.name,
     kind: 'liquidator',
@@ -610,6 +679,7 @@ export function createLiquidator(
       if (turn.offset <= lastOffset) {
         firstSeen.clear();
         watch.reset();
+        shapes.clear();
       }
       lastOffset = turn.offset;
       if (!spec.enabled || !inWindow(spec, turn)) return [];
@@ -643,13 +713,78 @@ export function createLiquidator(
         return state;
       };
 
+      // This block's terms per (collateral, debt, e-mode): the same for every position on them.
+      const termsMemo = new Map<string, ReturnType<typeof terms>>();
+      const termsOf = (p: Pick<Position, 'collateral' | 'debt' | 'eModeCategory'>) => {
+        const key = `${p.collateral.symbol}|${p.debt.symbol}|${p.eModeCategory}`;
+        const known = termsMemo.get(key);
+        if (known) return known;
+        const t = terms(p, configs, prices);
+        termsMemo.set(key, t);
+        return t;
+      };
+      // The deepest pool holding both (by its debt-asset side), at its pending reserves after the
+      // sales planned so far.
+      const saleFor = async (collateral: DrillToken, debt: DrillToken) => {
+        let sale: { pair: Hex; state: PairState; reserveIn: bigint; reserveOut: bigint } | null = null;
+        for (const pair of poolsFor(collateral, debt)) {
+          const state = await pairState(pair);
+          const collateralIs0 = state.token0.toLowerCase() === collateral.address;
+          const reserveIn = collateralIs0 ? state.reserve0 : state.reserve1;
+          const reserveOut = collateralIs0 ? state.reserve1 : state.reserve0;
+          if (!sale || reserveOut > sale.reserveOut) sale = { pair, state, reserveIn, reserveOut };
+        }
+        return sale;
+      };
+      /**
+       * Whether no position of this shape can be liquidated at a profit now: for every reserve it
+       * may post as collateral and every one it may owe, the oracle prices nothing or, selling, the
+       * pool pays no more than the oracle's price net of the bonus (`bestSaleInput` 0: what makes
+       * `chooseLiquidation` give null). Such a position is skipped unread, as it would be read.
+       */
+      const cannotPay = async (shape: Shape): Promise<boolean> => {
+        if (!spec.sell) return false;
+        const usable = (t: DrillToken) => {
+          const c = configs.get(t.symbol);
+          return c?.isActive === true && !c.isPaused;
+        };
+        const bit = (t: DrillToken, k: bigint) =>
+          ((shape.userConfig >> (BigInt(reserveIds.get(t.symbol)!) * 2n + k)) & 1n) === 1n;
+        const collaterals = tokens.filter(
+          (t) => usable(t) && bit(t, 1n) && configs.get(t.symbol)!.liquidationThresholdBps > 0,
+        );
+        const debts = tokens.filter((t) => usable(t) && bit(t, 0n));
+        for (const collateral of collaterals)
+          for (const debt of debts) {
+            const t = await termsOf({ collateral, debt, eModeCategory: shape.eModeCategory });
+            if (t.collateralPrice === 0n || t.debtPrice === 0n) continue;
+            const sale = await saleFor(collateral, debt);
+            if (!sale) return false;
+            const can = bestSaleInput(
+              {
+                collateralPrice: t.collateralPrice,
+                debtPrice: t.debtPrice,
+                collateralDecimals: collateral.decimals,
+                debtDecimals: debt.decimals,
+                liquidationBonusBps: t.bonus,
+              },
+              sale,
+            );
+            if (can > 0n) return false;
+          }
+        return true;
+      };
+      if (spec.sell) await readShapes(due.map((u) => u.user));
+
       const calls: BotCall[] = [];
       let done = 0;
       for (const u of due) {
         if (done >= spec.maxPerBlock) break;
+        const shape = shapes.get(u.user);
+        if (shape && (await cannotPay(shape))) continue;
         const p = await readPosition(u.user, configs, prices);
         if (!p) continue;
-        const { bonus, collateralPrice, debtPrice, protocolFeeBps } = await terms(p, configs, prices);
+        const { bonus, collateralPrice, debtPrice, protocolFeeBps } = await termsOf(p);
         if (collateralPrice === 0n || debtPrice === 0n) continue;
         const inputs: LiquidationInputs = {
           userDebt: p.userDebt,
@@ -666,15 +801,7 @@ export function createLiquidator(
         // Keep a 0.1 % margin: a capped liquidation takes slightly more debt once interest accrues.
         const capital = ((budget.get(p.debt.symbol) ?? 0n) * 1000n) / 1001n;
 
-        // The deepest pool holding both (by its debt-asset side), at its pending reserves.
-        let sale: { pair: Hex; state: PairState; reserveIn: bigint; reserveOut: bigint } | null = null;
-        for (const pair of poolsFor(p.collateral, p.debt)) {
-          const state = await pairState(pair);
-          const collateralIs0 = state.token0.toLowerCase() === p.collateral.address;
-          const reserveIn = collateralIs0 ? state.reserve0 : state.reserve1;
-          const reserveOut = collateralIs0 ? state.reserve1 : state.reserve0;
-          if (!sale || reserveOut > sale.reserveOut) sale = { pair, state, reserveIn, reserveOut };
-        }
+        const sale = await saleFor(p.collateral, p.debt);
         // Without a sale the seized collateral is worth the pool's spot price, or the oracle's.
         const collateralUnit = 10n ** BigInt(p.collateral.decimals);
         const debtUnit = 10n ** BigInt(p.debt.decimals);

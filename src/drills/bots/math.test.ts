@@ -4,6 +4,7 @@ import { getAmountOut } from '../../protocols/uniswap-v2/pool';
 import { PERCENTAGE_FACTOR, percentMul, RAY, rayMul, WAD, wadDiv } from '../../risk/aave-math';
 import {
   arbitrage,
+  bestSaleInput,
   chooseLiquidation,
   closeFactorBps,
   isqrt,
@@ -132,6 +133,35 @@ describe('the liquidator’s size', () => {
         },
       ),
     );
+  });
+});
+
+describe('skipping a position without reading it (bestSaleInput)', () => {
+  it('is 0 only when chooseLiquidation finds nothing, whatever the position (property)', () => {
+    const value = { num: 1_750n * 10n ** 6n, den: E18 };
+    const seen = { zero: 0, positive: 0 };
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 10n ** 15n, max: 10n ** 22n }),
+        fc.bigInt({ min: 10n ** 8n, max: 10n ** 13n }),
+        fc.bigInt({ min: 10n ** 6n, max: 10n ** 12n }),
+        fc.bigInt({ min: 10n ** 15n, max: 10n ** 21n }),
+        fc.bigInt({ min: 5n * 10n ** 17n, max: 10n ** 18n - 1n }),
+        (reserveIn, reserveOut, userDebt, collateralBalance, healthFactor) => {
+          const pool = { reserveIn, reserveOut };
+          const i = position({ userDebt, collateralBalance, healthFactor });
+          const c = chooseLiquidation(i, 10n ** 30n, pool, value);
+          // The terms alone (prices, decimals, bonus) decide: 0 means chooseLiquidation gives null.
+          if (bestSaleInput(i, pool) === 0n) {
+            seen.zero++;
+            expect(c).toBeNull();
+          } else seen.positive++;
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(seen.zero).toBeGreaterThan(0);
+    expect(seen.positive).toBeGreaterThan(0);
   });
 });
 

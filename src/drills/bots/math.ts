@@ -116,6 +116,32 @@ export function optimalInput(reserveIn: bigint, reserveOut: bigint, num: bigint,
 export const amountOut = (amountIn: bigint, reserveIn: bigint, reserveOut: bigint): bigint =>
   amountIn <= 0n || reserveIn <= 0n || reserveOut <= 0n ? 0n : getAmountOut(amountIn, reserveIn, reserveOut);
 
+/** The terms of a liquidation that do not depend on the position: prices, decimals, bonus. */
+export type LiquidationTerms = Pick<
+  LiquidationInputs,
+  'collateralPrice' | 'debtPrice' | 'collateralDecimals' | 'debtDecimals' | 'liquidationBonusBps'
+>;
+
+/** Collateral units seized per debt unit repaid, as the oracle prices them with the bonus (before the protocol fee). */
+export function seizedPerDebt(t: LiquidationTerms): Ratio {
+  return {
+    num: t.debtPrice * 10n ** BigInt(t.collateralDecimals) * t.liquidationBonusBps,
+    den: t.collateralPrice * 10n ** BigInt(t.debtDecimals) * 10_000n,
+  };
+}
+
+/**
+ * The collateral input that maximises a sale into the pool over the debt it repaid (each
+ * collateral unit valued at the debt it cost, 1/`seizedPerDebt`); 0 when no sale into the pool
+ * pays, for any position and size liquidated on these terms: the pool's marginal price, net of
+ * the fee, is already at or below the oracle's price net of the bonus. `chooseLiquidation` gives
+ * null then, so a liquidator can skip a position on these terms without reading it.
+ */
+export function bestSaleInput(t: LiquidationTerms, pool: { reserveIn: bigint; reserveOut: bigint }): bigint {
+  const k = seizedPerDebt(t);
+  return optimalInput(pool.reserveIn, pool.reserveOut, k.den, k.num);
+}
+
 export interface LiquidationChoice extends LiquidationAmounts {
   /** The `debtToCover` argument to send. */
   debtToCover: bigint;
@@ -151,14 +177,9 @@ export function chooseLiquidation(
     return { ...a, debtToCover, proceeds, profit: proceeds - a.debt };
   };
   if (!pool) return evaluate(cap);
-  // Seized collateral per unit of debt, as the oracle prices it with the bonus: s = d·k.
-  const collateralUnit = 10n ** BigInt(i.collateralDecimals);
-  const debtUnit = 10n ** BigInt(i.debtDecimals);
-  const kNum = i.debtPrice * collateralUnit * i.liquidationBonusBps;
-  const kDen = i.collateralPrice * debtUnit * 10_000n;
-  // The sale's best input values each collateral unit at 1/k debt units.
-  const bestSale = optimalInput(pool.reserveIn, pool.reserveOut, kDen, kNum);
+  const bestSale = bestSaleInput(i, pool);
   if (bestSale === 0n) return null; // the pool pays less than the oracle's price net of the bonus
+  const { num: kNum, den: kDen } = seizedPerDebt(i);
   const best = (bestSale * kDen) / kNum;
   const candidates = [best < cap ? best : cap, cap];
   let chosen: LiquidationChoice | null = null;
