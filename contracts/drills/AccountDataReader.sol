@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.20;
 
+interface IBalanceOf {
+    function balanceOf(address holder) external view returns (uint256);
+}
+
 interface IAaveAccountData {
     function getUserAccountData(address user)
         external
@@ -16,9 +20,10 @@ interface IAaveAccountData {
 }
 
 /// @title AccountDataReader
-/// @notice Reads Aave v3 `getUserAccountData` for many users in one `eth_call` (a purpose-built
-///         multicall): the node's side of the position book's parity test and benchmark.
-///         Drill-only; never deployed as part of the product.
+/// @notice Reads Aave v3 `getUserAccountData`, or token balances, for many users in one `eth_call`
+///         (a purpose-built multicall): the node's side of the position book's parity test and
+///         benchmark, and a drill's market snapshot (called with its code as a state override, so
+///         nothing is deployed). Drill-only; never deployed as part of the product.
 contract AccountDataReader {
     /// @notice Six words per user, in `users` order: totalCollateralBase, totalDebtBase,
     ///         availableBorrowsBase, currentLiquidationThreshold, ltv, healthFactor.
@@ -34,6 +39,21 @@ contract AccountDataReader {
             out[k + 3] = lt;
             out[k + 4] = ltv;
             out[k + 5] = hf;
+        }
+    }
+
+    /// @notice `balanceOf` of every holder in every token: `out[i * tokens.length + j]` is
+    ///         holder i's balance of token j.
+    function balancesOf(address[] calldata tokens, address[] calldata holders)
+        external
+        view
+        returns (uint256[] memory out)
+    {
+        out = new uint256[](holders.length * tokens.length);
+        for (uint256 i = 0; i < holders.length; i++) {
+            for (uint256 j = 0; j < tokens.length; j++) {
+                out[i * tokens.length + j] = IBalanceOf(tokens[j]).balanceOf(holders[i]);
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ import { aTokenAbi, erc20Abi, variableDebtTokenAbi } from '../protocols/aave-v3/
 import { readFeed } from '../protocols/chainlink/feed';
 import { extrasBacking } from './extras';
 import type { DrillMarket } from './market';
+import { readBalancesBatch } from './spawner';
 import { treasuryHoldings } from './treasury';
 
 /** Whole-token amounts by symbol (floats: the scorer's view, never used to send anything). */
@@ -62,25 +63,27 @@ export async function snapshotMarket(chain: EmbeddedChain, market: DrillMarket):
     ...market.population.map((p) => [p.name, p] as const),
     ['probe', market.probe] as const,
   ];
-  await Promise.all(
-    tracked.map(async ([name, who]) => {
-      const snapshot: AccountSnapshot = { supplied: {}, debt: {}, wallet: {} };
-      await Promise.all(
-        [...market.tokens.values()].map(async (t) => {
-          const reserve = market.aave.reserves[t.symbol]!;
-          const [supplied, debt, wallet] = await Promise.all([
-            read(reserve.aToken, aTokenAbi, 'balanceOf', [who.address]),
-            read(reserve.variableDebtToken, variableDebtTokenAbi, 'balanceOf', [who.address]),
-            read(t.address, erc20Abi, 'balanceOf', [who.address]),
-          ]);
-          snapshot.supplied[t.symbol] = toFloat(supplied, t.decimals);
-          snapshot.debt[t.symbol] = toFloat(debt, t.decimals);
-          snapshot.wallet[t.symbol] = toFloat(wallet, t.decimals);
-        }),
-      );
-      accounts[name] = snapshot;
-    }),
+  // Every tracked account's aToken, debt-token and wallet balance of every asset, in a few calls.
+  const tokens = [...market.tokens.values()];
+  const columns = tokens.flatMap((t) => {
+    const reserve = market.aave.reserves[t.symbol]!;
+    return [reserve.aToken, reserve.variableDebtToken, t.address];
+  });
+  const balances = await readBalancesBatch(
+    chain,
+    columns,
+    tracked.map(([, who]) => who.address),
   );
+  tracked.forEach(([name], h) => {
+    const snapshot: AccountSnapshot = { supplied: {}, debt: {}, wallet: {} };
+    tokens.forEach((t, j) => {
+      const row = balances[h]!;
+      snapshot.supplied[t.symbol] = toFloat(row[3 * j]!, t.decimals);
+      snapshot.debt[t.symbol] = toFloat(row[3 * j + 1]!, t.decimals);
+      snapshot.wallet[t.symbol] = toFloat(row[3 * j + 2]!, t.decimals);
+    });
+    accounts[name] = snapshot;
+  });
 
   const reserveBacking: Amounts = {};
   await Promise.all(

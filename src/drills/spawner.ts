@@ -296,3 +296,46 @@ export async function readAccountDataBatch(
   collectGarbage();
   return results;
 }
+
+/** Where `readBalancesBatch` puts the reader's code for its call (a state override: nothing is deployed). */
+const BALANCE_READER_AT: Address = '0x00000000000000000000000000000000f1eb4ead';
+
+/**
+ * `balanceOf` of many holders in many tokens, `holders.length / chunk` `eth_call`s: the reader's
+ * runtime code is put at a fixed address by a state override, so the chain's state is not touched
+ * (a drill's measurement between its runs must leave nothing behind). Result `[holder][token]`.
+ */
+export async function readBalancesBatch(
+  chain: EmbeddedChain,
+  tokens: readonly Address[],
+  holders: readonly Address[],
+  chunk = 500,
+): Promise<bigint[][]> {
+  if (tokens.length === 0 || holders.length === 0) return holders.map(() => []);
+  const artifact = firebreakArtifact('AccountDataReader') as { deployedBytecode?: Hex };
+  const code = artifact.deployedBytecode;
+  if (!code) throw new FirebreakError('ERR_CONTRACTS_NOT_BUILT', 'AccountDataReader has no deployedBytecode');
+  const abi = accountReaderAbi();
+  const requests: Promise<bigint[][]>[] = [];
+  for (let i = 0; i < holders.length; i += chunk) {
+    const some = holders.slice(i, i + chunk);
+    requests.push(
+      chain.client
+        .call({
+          to: BALANCE_READER_AT,
+          data: encodeFunctionData({ abi, functionName: 'balancesOf', args: [tokens, some] }),
+          gas: 1_000_000_000n,
+          stateOverride: [{ address: BALANCE_READER_AT, code }],
+        })
+        .then(({ data }) => {
+          const words = decodeFunctionResult({
+            abi,
+            functionName: 'balancesOf',
+            data: data ?? '0x',
+          }) as readonly bigint[];
+          return some.map((_, h) => words.slice(h * tokens.length, (h + 1) * tokens.length));
+        }),
+    );
+  }
+  return (await Promise.all(requests)).flat();
+}
