@@ -88,12 +88,6 @@ export interface ResponderOptions {
 export interface Responder {
   respond(results: readonly IngestResult[], event: BlockEvent): Promise<void>;
   /**
-   * Findings are about to be stored (`results` from `IncidentManager.preview`): the automatic steps
-   * they would lead to are planned and simulated now, while the store writes, and `respond` for the
-   * same block takes those plans up instead of starting over. Sends nothing, writes nothing.
-   */
-  anticipate(results: readonly IngestResult[], event: BlockEvent): void;
-  /**
    * Every processed block: takes the decisions other processes left in the approvals inbox,
    * executes approved actions, ends rejected and expired ones, and hands owners' signatures to a
    * waiting Safe transaction.
@@ -177,19 +171,6 @@ export function createResponder(options: ResponderOptions): Responder {
   /** Action ids whose receipts and effects this process is waiting for. */
   const confirming = new Set<string>();
 
-  /** Plans and simulations `anticipate` started, by action id, for one block (by hash). */
-  const early = new Map<
-    string,
-    { blockHash: string; plan: Promise<ActionPlan | null>; simulation: Promise<bigint[]> }
-  >();
-  /** What `anticipate` started for this action at this block, taken once. */
-  const takeEarly = (id: string, event: BlockEvent) => {
-    const entry = early.get(id);
-    if (entry === undefined || entry.blockHash !== event.block.hash) return undefined;
-    early.delete(id);
-    return entry;
-  };
-
   const execute = async (decision: Decision, event: BlockEvent) => {
     const id = actionId(decision);
     if (inProgress.has(id) || watching.has(id) || awaitingApproval.has(id) || confirming.has(id)) return;
@@ -231,10 +212,9 @@ export function createResponder(options: ResponderOptions): Responder {
     );
     if (decision.step.autonomy === 'notify') return;
 
-    const ahead = takeEarly(id, event);
     let plan: ActionPlan | null;
     try {
-      plan = await (ahead?.plan ?? options.buildPlan(decision, id, event));
+      plan = await options.buildPlan(decision, id, event);
     } catch (error) {
       await incidents.record(
         incidentId,
@@ -277,8 +257,7 @@ export function createResponder(options: ResponderOptions): Responder {
     const executor = options.executors.get(decision.step.executor);
     // The simulation only reads: it runs while the guardrails, the evidence quorum and the action's
     // record are checked and written (the kill-switch refuses everything, so nothing runs then).
-    const simulation =
-      executor && !options.guardrails.killSwitch ? (ahead?.simulation ?? executor.simulate(plan)) : undefined;
+    const simulation = executor && !options.guardrails.killSwitch ? executor.simulate(plan) : undefined;
     simulation?.catch(() => undefined);
     const verdict = await guardrails(plan, decision);
     if (!verdict.ok) {
@@ -975,24 +954,6 @@ export function createResponder(options: ResponderOptions): Responder {
   };
 
   return {
-    anticipate(results, event) {
-      if (options.guardrails.killSwitch) return;
-      for (const [id, entry] of early) if (entry.blockHash !== event.block.hash) early.delete(id);
-      // The decisions `respond` would make, without marking the playbooks fired.
-      const peek: Cooldowns = { ready: cooldowns.ready, fired: () => {}, clear: () => {} };
-      for (const decision of decide(options.playbooks, results, peek, instanceIds)) {
-        if (decision.step.autonomy !== 'auto') continue;
-        const id = actionId(decision);
-        if (early.has(id) || inProgress.has(id) || watching.has(id) || confirming.has(id)) continue;
-        const executor = options.executors.get(decision.step.executor);
-        if (!executor) continue;
-        const plan = options.buildPlan(decision, id, event);
-        const simulation = plan.then((p) => (p ? executor.simulate(p) : []));
-        plan.catch(() => undefined); // `respond` sees the failure when it takes the plan up
-        simulation.catch(() => undefined);
-        early.set(id, { blockHash: event.block.hash, plan, simulation });
-      }
-    },
     async respond(results, event) {
       const decisions = decide(options.playbooks, results, cooldowns, instanceIds);
       for (const decision of decisions) await execute(decision, event);
