@@ -5,7 +5,7 @@
 // block and is verified, with who approved on the timeline; rejected it is never sent; left
 // undecided past its deadline it fails, escalated on the timeline and in the log at error level.
 // Decided while no engine runs, the decision is written into the store and acted on after a restart.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hex } from 'viem';
@@ -19,9 +19,9 @@ import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../src/respond/responder';
 import { openStore, type Store } from '../src/store/store';
 import {
   captureLogger,
+  drillSession,
   type ManipulatedDrill,
   manipulatedDrill,
-  type RunningEngine,
   respondConfig,
   shiftableClock,
   startEngine,
@@ -30,9 +30,8 @@ import { waitFor } from './support/wait';
 
 describe('approve autonomy: an eoa step that waits for a human', () => {
   let d: ManipulatedDrill;
-  let snapshot: Hex;
-  const running: RunningEngine[] = [];
-  const folders: string[] = [];
+  const session = drillSession();
+  const { running, folders } = session;
   const common = createCommon();
   const client = () => d.drill.chain.client;
   const invConfig = () => readReserveConfiguration(client(), d.drill.market.aave.pool, d.inv);
@@ -79,21 +78,12 @@ describe('approve autonomy: an eoa step that waits for a human', () => {
 
   beforeAll(async () => {
     d = await manipulatedDrill();
-    snapshot = await d.drill.chain.snapshot();
+    await session.ready(d);
   }, 120_000);
 
-  beforeEach(async () => {
-    await d.drill.chain.revert(snapshot);
-    snapshot = await d.drill.chain.snapshot();
-    await d.drill.chain.setAutomine(false);
-  });
+  beforeEach(session.reset);
 
-  afterAll(async () => {
-    for (const r of running) await r.stop().catch(() => undefined);
-    for (const r of running) await r.store.close().catch(() => undefined);
-    await d?.drill.chain.close();
-    for (const f of folders) rmSync(f, { recursive: true, force: true });
-  });
+  afterAll(session.close);
 
   it('waits without sending, then executes at the next block once approved through the CLI; verified, with who approved', async () => {
     const dir = dataDir();

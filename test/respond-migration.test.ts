@@ -37,9 +37,9 @@ import { oracleDeviationConfig } from './support/drill-config';
 import {
   createSafe,
   deploySafeContracts,
+  drillSession,
   type ManipulatedDrill,
   manipulatedDrill,
-  type RunningEngine,
   type SafeDeployment,
   startEngine,
 } from './support/respond-drill';
@@ -51,7 +51,6 @@ const STRANGER: Hex = '0x000000000000000000000000000000000000bad0';
 describe('liquidity.migrate: protocol-owned liquidity into a RecoveryVault', () => {
   let d: ManipulatedDrill;
   let safeContracts: SafeDeployment;
-  let snapshot: Hex;
   let router: Hex;
   let vault: Hex;
   let invWeth: Hex;
@@ -62,7 +61,8 @@ describe('liquidity.migrate: protocol-owned liquidity into a RecoveryVault', () 
   const address = (i: number) => privateKeyToAccount(keys[i]!).address;
   const client = () => d.drill.chain.client;
   const token = (symbol: string) => d.drill.market.tokens.get(symbol)!.address;
-  const running: RunningEngine[] = [];
+  const session = drillSession();
+  const { running } = session;
   const balanceOf = (asset: Hex, who: Hex) =>
     readContract(client(), { address: asset, abi: erc20Abi, functionName: 'balanceOf', args: [who] });
   const aUsdc = async () =>
@@ -132,20 +132,12 @@ describe('liquidity.migrate: protocol-owned liquidity into a RecoveryVault', () 
     await fund(address(0));
     await fund(safe);
     for (const i of [0, 1, 2]) await chain.setBalance(address(i), 10n ** 20n);
-    snapshot = await chain.snapshot();
+    await session.ready(d);
   }, 120_000);
 
-  beforeEach(async () => {
-    await d.drill.chain.revert(snapshot);
-    snapshot = await d.drill.chain.snapshot();
-    await d.drill.chain.setAutomine(false);
-  });
+  beforeEach(session.reset);
 
-  afterAll(async () => {
-    for (const r of running) await r.stop().catch(() => undefined);
-    for (const r of running) await r.store.close().catch(() => undefined);
-    await d?.drill.chain.close();
-  });
+  afterAll(session.close);
 
   const eoaExecutor = (dryRun = false) => ({
     id: 'treasury',

@@ -9,7 +9,7 @@
 // (4) or when a third owner calls the Safe's `approveHash` on-chain, with no CLI at all. (5) Left
 // waiting past its deadline it fails, escalated, and nothing executes afterwards.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeFunctionData, type Hex, parseAbi, toFunctionSelector } from 'viem';
@@ -41,10 +41,10 @@ import {
   captureLogger,
   createSafe,
   deploySafeContracts,
+  drillSession,
   handRolesTo,
   type ManipulatedDrill,
   manipulatedDrill,
-  type RunningEngine,
   respondConfig,
   type SafeDeployment,
   safeArtifacts,
@@ -58,14 +58,13 @@ describe('safe executor: a real Safe 1.4.1 holding the Aave roles', () => {
   let contracts: SafeDeployment;
   let safe2of3: Hex;
   let safe3of5: Hex;
-  let snapshot: Hex;
   // Owners 0 and 1 are Firebreak's agent keys; 2..4 are people.
   const keys = deriveKeys('respond-safe/owners', 5);
   const address = (i: number) => privateKeyToAccount(keys[i]!).address;
   const client = () => d.drill.chain.client;
   const invConfig = () => readReserveConfiguration(client(), d.drill.market.aave.pool, d.inv);
-  const running: RunningEngine[] = [];
-  const folders: string[] = [];
+  const session = drillSession();
+  const { running, folders } = session;
   const common = createCommon();
   const approveHashAbi = parseAbi(['function approveHash(bytes32 hashToApprove)']);
 
@@ -175,21 +174,12 @@ describe('safe executor: a real Safe 1.4.1 holding the Aave roles', () => {
     safe2of3 = await createSafe(d, contracts, [address(0), address(1), address(2)], 2, 1n);
     safe3of5 = await createSafe(d, contracts, [0, 1, 2, 3, 4].map(address), 3, 2n);
     for (const i of [0, 1, 2, 3, 4]) await d.drill.chain.setBalance(address(i), 10n ** 20n);
-    snapshot = await d.drill.chain.snapshot();
+    await session.ready(d);
   }, 120_000);
 
-  beforeEach(async () => {
-    await d.drill.chain.revert(snapshot);
-    snapshot = await d.drill.chain.snapshot();
-    await d.drill.chain.setAutomine(false);
-  });
+  beforeEach(session.reset);
 
-  afterAll(async () => {
-    for (const r of running) await r.stop().catch(() => undefined);
-    for (const r of running) await r.store.close().catch(() => undefined);
-    await d?.drill.chain.close();
-    for (const f of folders) rmSync(f, { recursive: true, force: true });
-  });
+  afterAll(session.close);
 
   it("the executor's ABI is the published Safe 1.4.1 and MultiSendCallOnly ABI", () => {
     const selectors = (abi: readonly unknown[]) =>

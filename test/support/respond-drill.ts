@@ -5,6 +5,7 @@
  * test. Also deploys a real Safe 1.4.1 (singleton, proxy factory, MultiSendCallOnly) from
  * `@safe-global/safe-contracts`' published artifacts.
  */
+import { rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { type Address, decodeEventLog, encodeFunctionData, type Hex, zeroAddress } from 'viem';
 import { getBlock, waitForTransactionReceipt, writeContract } from 'viem/actions';
@@ -241,5 +242,44 @@ export async function startEngine(
       waitFor(`block ${block} processed`, 30_000, async () => (processed.has(block) ? true : undefined)).then(
         () => undefined,
       ),
+  };
+}
+
+/**
+ * The life of a test file on one manipulated drill: each test starts from the state the file's
+ * set-up left (`ready`: a snapshot, reverted and taken again before every test, with automine
+ * off as a node mines), and at the end every engine the tests started (`running`) is stopped, its
+ * store closed, the chain closed and the temporary folders (`folders`) removed.
+ *
+ * @example
+ * const session = drillSession();
+ * beforeAll(async () => { d = await manipulatedDrill(); …; await session.ready(d); });
+ * beforeEach(session.reset);
+ * afterAll(session.close);
+ */
+export function drillSession() {
+  const running: RunningEngine[] = [];
+  const folders: string[] = [];
+  let drill: ManipulatedDrill | undefined;
+  let snapshot: Hex | undefined;
+  return {
+    running,
+    folders,
+    async ready(d: ManipulatedDrill) {
+      drill = d;
+      snapshot = await d.drill.chain.snapshot();
+    },
+    async reset() {
+      const chain = drill!.drill.chain;
+      await chain.revert(snapshot!);
+      snapshot = await chain.snapshot();
+      await chain.setAutomine(false);
+    },
+    async close() {
+      for (const r of running) await r.stop().catch(() => undefined);
+      for (const r of running) await r.store.close().catch(() => undefined);
+      await drill?.drill.chain.close();
+      for (const f of folders) rmSync(f, { recursive: true, force: true });
+    },
   };
 }

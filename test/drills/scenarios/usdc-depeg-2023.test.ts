@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DRILL_EXECUTOR_ID } from '../../../src/drills/defaults';
 import { type DrillResult, runDrill } from '../../../src/drills/runner';
 import { loadScenario, parseScenario, type Scenario } from '../../../src/drills/scenario';
+import { scenarioProblems } from '../../support/scenario';
 
 const FILE = 'scenarios/usdc-depeg-2023.yaml';
 
@@ -95,14 +96,7 @@ describe('drill: USDC depeg (2023), freeze + LTV 0', () => {
 
 describe('scenario e-mode categories (market.emodes, accounts[].emode)', () => {
   const base = (): Scenario => structuredClone(loadScenario(FILE));
-  const problems = (data: unknown) => {
-    try {
-      parseScenario(data, 'x.yaml');
-      return '';
-    } catch (error) {
-      return (error as Error).message;
-    }
-  };
+  const problems = scenarioProblems;
 
   it('accepts the depeg scenario and refuses an unknown category, a shared member and a threshold Aave would refuse', () => {
     expect(problems(base())).toBe('');

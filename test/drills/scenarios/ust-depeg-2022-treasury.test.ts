@@ -5,7 +5,8 @@
 // names) into the recovery vault at the first critical depeg.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type DrillResult, runDrill } from '../../../src/drills/runner';
-import { loadScenario, parseScenario, type Scenario } from '../../../src/drills/scenario';
+import { loadScenario, type Scenario } from '../../../src/drills/scenario';
+import { scenarioProblems } from '../../support/scenario';
 
 const FILE = 'scenarios/ust-depeg-2022-treasury.yaml';
 
@@ -61,14 +62,7 @@ describe('drill: UST collapse (2022) with protocol-owned liquidity, liquidity.mi
 
 describe('scenario protocol-owned liquidity (market.protocolLiquidity)', () => {
   const base = (): Scenario => structuredClone(loadScenario(FILE));
-  const problems = (data: unknown) => {
-    try {
-      parseScenario(data, 'x.yaml');
-      return '';
-    } catch (error) {
-      return (error as Error).message;
-    }
-  };
+  const problems = scenarioProblems;
 
   it('refuses an unknown pool or asset, a share above 1, and a section with no holdings', () => {
     expect(problems(base())).toBe('');
