@@ -1,23 +1,14 @@
-// `approve` autonomy on the Inverse Finance drill's real Aave v3 market: the containing action
-// (freeze INV, LTV 0) through the drill's guardian EOA is planned and simulated at the detection,
-// then waits for a human; nothing is sent until then. Approved through `firebreak approve` (the
-// CLI's function, while the engine runs on the same data folder) it executes at the engine's next
-// block and is verified, with who approved on the timeline; rejected it is never sent; left
-// undecided past its deadline it fails, escalated on the timeline and in the log at error level.
-// Decided while no engine runs, the decision is written into the store and acted on after a restart.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Hex } from 'viem';
 import { getTransactionCount } from 'viem/actions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decideAction } from '../src/cli/approve';
 import { createCommon } from '../src/common/common';
-import { isFirebreakError } from '../src/common/errors';
 import { readReserveConfiguration } from '../src/protocols/aave-v3/reader';
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../src/respond/responder';
 import { openStore, type Store } from '../src/store/store';
 import {
+  actionsOf,
+  approvalRefusal,
   captureLogger,
   drillSession,
   type ManipulatedDrill,
@@ -25,35 +16,22 @@ import {
   respondConfig,
   shiftableClock,
   startEngine,
+  timelineOf,
 } from './support/respond-drill';
 import { waitFor } from './support/wait';
 
 describe('approve autonomy: an eoa step that waits for a human', () => {
   let d: ManipulatedDrill;
   const session = drillSession();
-  const { running, folders } = session;
+  const { running } = session;
   const common = createCommon();
   const client = () => d.drill.chain.client;
   const invConfig = () => readReserveConfiguration(client(), d.drill.market.aave.pool, d.inv);
   const guardianTxs = () =>
     getTransactionCount(client(), { address: d.drill.market.guardian.address, blockTag: 'pending' });
   const secrets = () => ({ FIREBREAK_GUARDIAN_KEY: d.drill.market.guardian.privateKey });
-  const timelineOf = (store: Store) =>
-    store.db.selectFrom('timeline_events').selectAll().orderBy('seq').execute();
-  const actionsOf = (store: Store) => store.db.selectFrom('actions').selectAll().execute();
-  const dataDir = () => {
-    const dir = mkdtempSync(join(tmpdir(), 'firebreak-approve-'));
-    folders.push(dir);
-    return join(dir, 'data');
-  };
-  const refusal = async (p: Promise<unknown>) => {
-    const error = await p.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(isFirebreakError(error, 'ERR_APPROVAL')).toBe(true);
-    return (error as Error).message;
-  };
+  const dataDir = () => session.dataDir('firebreak-approve-');
+  const refusal = approvalRefusal;
 
   /** An engine with the playbook's step at `approve`, waiting at the detection block. */
   const awaiting = async (

@@ -9,8 +9,7 @@
 // (4) or when a third owner calls the Safe's `approveHash` on-chain, with no CLI at all. (5) Left
 // waiting past its deadline it fails, escalated, and nothing executes afterwards.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeFunctionData, type Hex, parseAbi, toFunctionSelector } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -25,7 +24,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deriveKeys } from '../src/chain/embedded';
 import { decideAction } from '../src/cli/approve';
 import { type Clock, createCommon } from '../src/common/common';
-import { isFirebreakError } from '../src/common/errors';
 import type { Logger } from '../src/common/logger';
 import { readReserveConfiguration } from '../src/protocols/aave-v3/reader';
 import { approvalsDir, readApprovalsState } from '../src/respond/approvals';
@@ -38,6 +36,8 @@ import {
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../src/respond/responder';
 import { openStore, type Store } from '../src/store/store';
 import {
+  actionsOf,
+  approvalRefusal,
   captureLogger,
   createSafe,
   deploySafeContracts,
@@ -50,6 +50,7 @@ import {
   safeArtifacts,
   shiftableClock,
   startEngine,
+  timelineOf,
 } from './support/respond-drill';
 import { waitFor } from './support/wait';
 
@@ -64,7 +65,7 @@ describe('safe executor: a real Safe 1.4.1 holding the Aave roles', () => {
   const client = () => d.drill.chain.client;
   const invConfig = () => readReserveConfiguration(client(), d.drill.market.aave.pool, d.inv);
   const session = drillSession();
-  const { running, folders } = session;
+  const { running } = session;
   const common = createCommon();
   const approveHashAbi = parseAbi(['function approveHash(bytes32 hashToApprove)']);
 
@@ -84,22 +85,8 @@ describe('safe executor: a real Safe 1.4.1 holding the Aave roles', () => {
   const nonceOf = (safe: Hex) =>
     readContract(client(), { address: safe, abi: safeAbi, functionName: 'nonce' });
   const agentTxs = () => getTransactionCount(client(), { address: address(0), blockTag: 'pending' });
-  const timelineOf = (store: Store) =>
-    store.db.selectFrom('timeline_events').selectAll().orderBy('seq').execute();
-  const actionsOf = (store: Store) => store.db.selectFrom('actions').selectAll().execute();
-  const dataDir = () => {
-    const dir = mkdtempSync(join(tmpdir(), 'firebreak-safe-'));
-    folders.push(dir);
-    return join(dir, 'data');
-  };
-  const refusal = async (p: Promise<unknown>) => {
-    const error = await p.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(isFirebreakError(error, 'ERR_APPROVAL')).toBe(true);
-    return (error as Error).message;
-  };
+  const dataDir = () => session.dataDir('firebreak-safe-');
+  const refusal = approvalRefusal;
 
   /**
    * The Safe takes the market roles, and an engine (its store in `dir`, or in memory) follows the

@@ -5,13 +5,16 @@
  * test. Also deploys a real Safe 1.4.1 (singleton, proxy factory, MultiSendCallOnly) from
  * `@safe-global/safe-contracts`' published artifacts.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type Address, decodeEventLog, encodeFunctionData, type Hex, zeroAddress } from 'viem';
 import { getBlock, waitForTransactionReceipt, writeContract } from 'viem/actions';
 import { expect } from 'vitest';
 import { deployArtifact, packageArtifact } from '../../src/chain/artifacts';
 import { type Clock, createCommon, systemClock } from '../../src/common/common';
+import { isFirebreakError } from '../../src/common/errors';
 import { createLogger, type Logger } from '../../src/common/logger';
 import { parseConfig } from '../../src/config/load';
 import type { FirebreakConfig, FirebreakConfigInput } from '../../src/config/schema';
@@ -265,6 +268,12 @@ export function drillSession() {
   return {
     running,
     folders,
+    /** A fresh data folder for a store (removed at the end): `<tmp>/<prefix>…/data`. */
+    dataDir(prefix: string) {
+      const dir = mkdtempSync(join(tmpdir(), prefix));
+      folders.push(dir);
+      return join(dir, 'data');
+    },
     async ready(d: ManipulatedDrill) {
       drill = d;
       snapshot = await d.drill.chain.snapshot();
@@ -282,4 +291,21 @@ export function drillSession() {
       for (const f of folders) rmSync(f, { recursive: true, force: true });
     },
   };
+}
+
+/** Every timeline entry of a store, in order. */
+export const timelineOf = (store: Store) =>
+  store.db.selectFrom('timeline_events').selectAll().orderBy('seq').execute();
+
+/** Every action record of a store. */
+export const actionsOf = (store: Store) => store.db.selectFrom('actions').selectAll().execute();
+
+/** The message of the `ERR_APPROVAL` refusal `p` must end in (the test fails on anything else). */
+export async function approvalRefusal(p: Promise<unknown>): Promise<string> {
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isFirebreakError(error, 'ERR_APPROVAL')).toBe(true);
+  return (error as Error).message;
 }
