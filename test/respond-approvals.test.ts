@@ -13,6 +13,7 @@ import {
   drillSession,
   type ManipulatedDrill,
   manipulatedDrill,
+  type RunningEngine,
   respondConfig,
   shiftableClock,
   startEngine,
@@ -32,6 +33,18 @@ describe('approve autonomy: an eoa step that waits for a human', () => {
   const secrets = () => ({ FIREBREAK_GUARDIAN_KEY: d.drill.market.guardian.privateKey });
   const dataDir = () => session.dataDir('firebreak-approve-');
   const refusal = approvalRefusal;
+
+  /** A restarted engine mines until INV is frozen; the approved action must end verified. */
+  const untilVerified = async (restarted: RunningEngine) => {
+    running.push(restarted);
+    for (let i = 0; i < 4 && (await invConfig()).isFrozen === false; i++)
+      await restarted.processedBlock(await d.drill.chain.mine());
+    await restarted.engine.settled();
+    await waitFor('the approved action to be verified', 10_000, async () =>
+      (await actionsOf(restarted.store))[0]?.status === 'verified' ? true : undefined,
+    );
+    expect(await invConfig()).toMatchObject({ isFrozen: true, ltvBps: 0 });
+  };
 
   /** An engine with the playbook's step at `approve`, waiting at the detection block. */
   const awaiting = async (
@@ -205,19 +218,13 @@ describe('approve autonomy: an eoa step that waits for a human', () => {
       d.detection + 1n,
       { secrets: secrets() },
     );
-    running.push(restarted);
-    for (let i = 0; i < 4 && (await invConfig()).isFrozen === false; i++)
-      await restarted.processedBlock(await d.drill.chain.mine());
-    await restarted.engine.settled();
-    await waitFor('the approved action to be verified', 10_000, async () =>
-      (await actionsOf(reopened))[0]?.status === 'verified' ? true : undefined,
-    );
-    expect(await invConfig()).toMatchObject({ isFrozen: true, ltvBps: 0 });
+    await untilVerified(restarted);
     const timeline = await timelineOf(reopened);
     expect(timeline.some((e) => e.summary.startsWith('still awaiting approval until'))).toBe(true);
     expect(timeline.some((e) => e.summary.startsWith('approved by dave'))).toBe(true);
     await restarted.stop();
   }, 60_000);
+
   it('a step left waiting is taken up at restart even when nothing fires again, and executes once approved', async () => {
     const dir = dataDir();
     const store = await openStore({ dataDir: dir });
@@ -239,14 +246,7 @@ describe('approve autonomy: an eoa step that waits for a human', () => {
     };
     const reopened = await openStore({ dataDir: dir });
     const restarted = await startEngine(d, quiet, reopened, d.detection + 1n, { secrets: secrets() });
-    running.push(restarted);
-    for (let i = 0; i < 4 && (await invConfig()).isFrozen === false; i++)
-      await restarted.processedBlock(await d.drill.chain.mine());
-    await restarted.engine.settled();
-    await waitFor('the approved action to be verified', 10_000, async () =>
-      (await actionsOf(reopened))[0]?.status === 'verified' ? true : undefined,
-    );
-    expect(await invConfig()).toMatchObject({ isFrozen: true, ltvBps: 0 });
+    await untilVerified(restarted);
     const findings = await reopened.db.selectFrom('findings').select('block_number').execute();
     expect(findings.every((f) => f.block_number <= d.detection)).toBe(true);
     const timeline = await timelineOf(reopened);

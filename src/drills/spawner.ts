@@ -11,7 +11,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { type Address, decodeFunctionResult, encodeFunctionData, type Hex } from 'viem';
+import { type Address, decodeFunctionResult, encodeFunctionData, type Hex, type StateOverride } from 'viem';
 import { deployArtifact, firebreakArtifact } from '../chain/artifacts';
 import type { EmbeddedChain, FundedAccount } from '../chain/embedded';
 import { FirebreakError } from '../common/errors';
@@ -259,40 +259,23 @@ export async function readAccountDataBatch(
   blockNumber?: bigint,
   chunk = 1_000,
 ): Promise<UserAccountData[]> {
-  const abi = accountReaderAbi();
-  const requests: Promise<UserAccountData[]>[] = [];
-  for (let i = 0; i < accounts.length; i += chunk) {
-    const users = accounts.slice(i, i + chunk);
-    requests.push(
-      chain.client
-        .call({
-          to: reader,
-          data: encodeFunctionData({ abi, functionName: 'getUserAccountData', args: [pool, users] }),
-          ...(blockNumber === undefined ? {} : { blockNumber }),
-          gas: 1_000_000_000n,
-        })
-        .then(({ data }) => {
-          const words = decodeFunctionResult({
-            abi,
-            functionName: 'getUserAccountData',
-            data: data ?? '0x',
-          }) as readonly bigint[];
-          const out: UserAccountData[] = [];
-          for (let k = 0; k < words.length; k += 6) {
-            out.push({
-              totalCollateralBase: words[k]!,
-              totalDebtBase: words[k + 1]!,
-              availableBorrowsBase: words[k + 2]!,
-              currentLiquidationThreshold: words[k + 3]!,
-              ltv: words[k + 4]!,
-              healthFactor: words[k + 5]!,
-            });
-          }
-          return out;
-        }),
-    );
-  }
-  const results = (await Promise.all(requests)).flat();
+  const results = await inChunks(accounts, chunk, async (users) => {
+    const words = await readerCall(chain, reader, 'getUserAccountData', [pool, users], {
+      ...(blockNumber === undefined ? {} : { blockNumber }),
+    });
+    const out: UserAccountData[] = [];
+    for (let k = 0; k < words.length; k += 6) {
+      out.push({
+        totalCollateralBase: words[k]!,
+        totalDebtBase: words[k + 1]!,
+        availableBorrowsBase: words[k + 2]!,
+        currentLiquidationThreshold: words[k + 3]!,
+        ltv: words[k + 4]!,
+        healthFactor: words[k + 5]!,
+      });
+    }
+    return out;
+  });
   collectGarbage();
   return results;
 }
@@ -315,27 +298,39 @@ export async function readBalancesBatch(
   const artifact = firebreakArtifact('AccountDataReader') as { deployedBytecode?: Hex };
   const code = artifact.deployedBytecode;
   if (!code) throw new FirebreakError('ERR_CONTRACTS_NOT_BUILT', 'AccountDataReader has no deployedBytecode');
-  const abi = accountReaderAbi();
-  const requests: Promise<bigint[][]>[] = [];
-  for (let i = 0; i < holders.length; i += chunk) {
-    const some = holders.slice(i, i + chunk);
-    requests.push(
-      chain.client
-        .call({
-          to: BALANCE_READER_AT,
-          data: encodeFunctionData({ abi, functionName: 'balancesOf', args: [tokens, some] }),
-          gas: 1_000_000_000n,
-          stateOverride: [{ address: BALANCE_READER_AT, code }],
-        })
-        .then(({ data }) => {
-          const words = decodeFunctionResult({
-            abi,
-            functionName: 'balancesOf',
-            data: data ?? '0x',
-          }) as readonly bigint[];
-          return some.map((_, h) => words.slice(h * tokens.length, (h + 1) * tokens.length));
-        }),
-    );
-  }
+  return inChunks(holders, chunk, async (some) => {
+    const words = await readerCall(chain, BALANCE_READER_AT, 'balancesOf', [tokens, some], {
+      stateOverride: [{ address: BALANCE_READER_AT, code }],
+    });
+    return some.map((_, h) => words.slice(h * tokens.length, (h + 1) * tokens.length));
+  });
+}
+
+/** `work` on each `chunk` of `items`, all at once; the results in order. */
+async function inChunks<T, R>(
+  items: readonly T[],
+  chunk: number,
+  work: (some: readonly T[]) => Promise<R[]>,
+): Promise<R[]> {
+  const requests: Promise<R[]>[] = [];
+  for (let i = 0; i < items.length; i += chunk) requests.push(work(items.slice(i, i + chunk)));
   return (await Promise.all(requests)).flat();
+}
+
+/** One `eth_call` of an AccountDataReader function (a generous gas limit: it loops over many accounts). */
+async function readerCall(
+  chain: EmbeddedChain,
+  to: Address,
+  functionName: 'getUserAccountData' | 'balancesOf',
+  args: readonly unknown[],
+  extra: { blockNumber?: bigint; stateOverride?: StateOverride },
+): Promise<readonly bigint[]> {
+  const abi = accountReaderAbi();
+  const { data } = await chain.client.call({
+    to,
+    data: encodeFunctionData({ abi, functionName, args } as never),
+    gas: 1_000_000_000n,
+    ...extra,
+  });
+  return decodeFunctionResult({ abi, functionName, data: data ?? '0x' }) as readonly bigint[];
 }
