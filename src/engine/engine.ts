@@ -419,6 +419,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         : {}),
     });
     options.hooks?.onFindings?.({ chain: chainName, event, findings, at: common.clock.monotonic() });
+    // The response plans and simulates while the findings are stored (it sends only after).
+    if (findings.some((f) => f.kind !== 'degraded')) responder.anticipate(incidents.preview(findings), event);
     for (const f of findings) {
       if (f.kind === 'degraded')
         common.logger.warn(

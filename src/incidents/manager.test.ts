@@ -150,6 +150,26 @@ describe('incident manager (on a real store)', () => {
     ]);
   });
 
+  it('previews what ingest will return (incident, escalation) without writing or remembering anything', async () => {
+    const manager = await createIncidentManager(store, steppingClock());
+    const [first] = await manager.ingest([finding({ block: 100n, severity: 'high' })]);
+    const batch = [
+      finding({ block: 101n, severity: 'critical', instance: 'a' }),
+      finding({ block: 101n, severity: 'critical', instance: 'b' }),
+      finding({ block: 101n, asset: WETH }),
+      finding({ block: 101n, kind: 'degraded' }),
+    ];
+    const preview = manager.preview(batch);
+    // Nothing written, nothing changed in memory.
+    expect(await store.listIncidents()).toHaveLength(1);
+    expect(manager.get(first!.incident.id)?.severity).toBe('high');
+    const ingested = await manager.ingest(batch);
+    const shape = (rs: typeof ingested) =>
+      rs.map((r) => [r.finding.id, r.incident.id, r.incident.severity, r.escalated]);
+    expect(shape(preview)).toEqual(shape(ingested));
+    expect(preview.map((r) => r.escalated)).toEqual([true, false, true]);
+  });
+
   it('never lowers the severity of an incident', async () => {
     const manager = await createIncidentManager(store, steppingClock());
     const [first] = await manager.ingest([finding({ block: 100n, severity: 'critical' })]);

@@ -56,6 +56,12 @@ export interface IncidentManager {
    * transaction fails, call `reload()`: the manager's memory may hold what was rolled back.
    */
   ingest(findings: readonly Finding[], repo?: IncidentRepository): Promise<IngestResult[]>;
+  /**
+   * What `ingest` would return for these findings now (the incident each joins or opens, and
+   * whether it escalates), computed from memory without writing or changing anything: lets the
+   * response start planning while the findings are being stored.
+   */
+  preview(findings: readonly Finding[]): IngestResult[];
   /** Puts retractions on the timelines (through `repo` when given) and resolves emptied incidents. */
   retract(
     retractions: readonly IncidentRetraction[],
@@ -157,40 +163,46 @@ export async function createIncidentManager(
     await recordVia(target, incidentId, 'status', `incident ${status}: ${reason}`, { status }, block);
   };
 
+  /**
+   * The incident a finding joins (the open one on its subject) or opens, raised to the finding's
+   * severity if that is higher; `escalated` when it is new or raised. Changes nothing.
+   */
+  const placeFinding = (
+    finding: Finding,
+    current: Incident | undefined,
+  ): { incident: Incident; escalated: boolean } => {
+    if (!current)
+      return {
+        incident: {
+          id: keccak256(toHex(`incident|${subjectKey(finding.subject)}|${finding.block.hash}`)).slice(0, 18),
+          title: finding.title,
+          status: 'open',
+          severity: finding.severity,
+          subject: finding.subject,
+          openedAt: clock.now(),
+          openedBlock: finding.block.number,
+          updatedAt: clock.now(),
+        },
+        escalated: true,
+      };
+    if (SEVERITY_RANK[finding.severity] > SEVERITY_RANK[current.severity])
+      return {
+        incident: { ...current, severity: finding.severity, title: finding.title, updatedAt: clock.now() },
+        escalated: true,
+      };
+    return { incident: current, escalated: false };
+  };
+
   return {
     async ingest(findings, target = repo) {
       const results: IngestResult[] = [];
       for (const finding of findings) {
         if (finding.kind === 'degraded') continue; // health of the engine, not an incident about a market
-        const key = subjectKey(finding.subject);
-        let incident = open.get(key);
-        let escalated = false;
-        if (!incident) {
-          incident = {
-            id: keccak256(toHex(`incident|${key}|${finding.block.hash}`)).slice(0, 18),
-            title: finding.title,
-            status: 'open',
-            severity: finding.severity,
-            subject: finding.subject,
-            openedAt: clock.now(),
-            openedBlock: finding.block.number,
-            updatedAt: clock.now(),
-          };
-          open.set(key, incident);
+        const { incident, escalated } = placeFinding(finding, open.get(subjectKey(finding.subject)));
+        if (escalated) {
+          open.set(subjectKey(finding.subject), incident);
           byId.set(incident.id, incident);
           await target.upsertIncident(incident);
-          escalated = true;
-        } else if (SEVERITY_RANK[finding.severity] > SEVERITY_RANK[incident.severity]) {
-          incident = {
-            ...incident,
-            severity: finding.severity,
-            title: finding.title,
-            updatedAt: clock.now(),
-          };
-          open.set(key, incident);
-          byId.set(incident.id, incident);
-          await target.upsertIncident(incident);
-          escalated = true;
         }
         const isNew = await target.insertFinding(finding, incident.id);
         let keys = seen.get(incident.id);
@@ -217,6 +229,18 @@ export async function createIncidentManager(
           );
         }
         results.push({ incident, finding, escalated });
+      }
+      return results;
+    },
+    preview(findings) {
+      const overlay = new Map<string, Incident>();
+      const results: IngestResult[] = [];
+      for (const finding of findings) {
+        if (finding.kind === 'degraded') continue;
+        const key = subjectKey(finding.subject);
+        const placed = placeFinding(finding, overlay.get(key) ?? open.get(key));
+        if (placed.escalated) overlay.set(key, placed.incident);
+        results.push({ incident: placed.incident, finding, escalated: placed.escalated });
       }
       return results;
     },

@@ -88,6 +88,12 @@ export interface ResponderOptions {
 export interface Responder {
   respond(results: readonly IngestResult[], event: BlockEvent): Promise<void>;
   /**
+   * Findings are about to be stored (`results` from `IncidentManager.preview`): the automatic steps
+   * they would lead to are planned and simulated now, while the store writes, and `respond` for the
+   * same block takes those plans up instead of starting over. Sends nothing, writes nothing.
+   */
+  anticipate(results: readonly IngestResult[], event: BlockEvent): void;
+  /**
    * Every processed block: takes the decisions other processes left in the approvals inbox,
    * executes approved actions, ends rejected and expired ones, and hands owners' signatures to a
    * waiting Safe transaction.
@@ -171,6 +177,19 @@ export function createResponder(options: ResponderOptions): Responder {
   /** Action ids whose receipts and effects this process is waiting for. */
   const confirming = new Set<string>();
 
+  /** Plans and simulations `anticipate` started, by action id, for one block (by hash). */
+  const early = new Map<
+    string,
+    { blockHash: string; plan: Promise<ActionPlan | null>; simulation: Promise<bigint[]> }
+  >();
+  /** What `anticipate` started for this action at this block, taken once. */
+  const takeEarly = (id: string, event: BlockEvent) => {
+    const entry = early.get(id);
+    if (entry === undefined || entry.blockHash !== event.block.hash) return undefined;
+    early.delete(id);
+    return entry;
+  };
+
   const execute = async (decision: Decision, event: BlockEvent) => {
     const id = actionId(decision);
     if (inProgress.has(id) || watching.has(id) || awaitingApproval.has(id) || confirming.has(id)) return;
@@ -198,7 +217,9 @@ export function createResponder(options: ResponderOptions): Responder {
     const incidentId = decision.result.incident.id;
     const block = event.block.number;
 
-    await incidents.record(
+    // Written while the plan's state is read: the store takes writes in turn, so every later entry
+    // of this action follows it on the timeline; it is awaited before anything is decided on.
+    const decided = incidents.record(
       incidentId,
       'decision',
       `playbook ${decision.playbook.id}: ${decision.step.action} (${decision.step.autonomy}) via ${decision.step.executor}`,
@@ -210,12 +231,18 @@ export function createResponder(options: ResponderOptions): Responder {
       },
       block,
     );
-    if (decision.step.autonomy === 'notify') return;
+    if (decision.step.autonomy === 'notify') {
+      await decided;
+      return;
+    }
+    decided.catch(() => undefined); // awaited below
 
+    const ahead = takeEarly(id, event);
     let plan: ActionPlan | null;
     try {
-      plan = await options.buildPlan(decision, id, event);
+      plan = await (ahead?.plan ?? options.buildPlan(decision, id, event));
     } catch (error) {
+      await decided;
       await incidents.record(
         incidentId,
         'action-refused',
@@ -226,6 +253,7 @@ export function createResponder(options: ResponderOptions): Responder {
       return;
     }
     if (!plan) {
+      await decided;
       await incidents.record(
         incidentId,
         'decision',
@@ -257,8 +285,10 @@ export function createResponder(options: ResponderOptions): Responder {
     const executor = options.executors.get(decision.step.executor);
     // The simulation only reads: it runs while the guardrails, the evidence quorum and the action's
     // record are checked and written (the kill-switch refuses everything, so nothing runs then).
-    const simulation = executor && !options.guardrails.killSwitch ? executor.simulate(plan) : undefined;
+    const simulation =
+      executor && !options.guardrails.killSwitch ? (ahead?.simulation ?? executor.simulate(plan)) : undefined;
     simulation?.catch(() => undefined);
+    await decided;
     const verdict = await guardrails(plan, decision);
     if (!verdict.ok) {
       await stop(plan, 'refused', verdict.reason, {
@@ -305,16 +335,15 @@ export function createResponder(options: ResponderOptions): Responder {
       });
       return;
     }
-    // Written while the transactions go out (the timeline keeps the order: the store takes writes in turn).
-    const simulated = incidents.record(
-      incidentId,
-      'simulated',
-      `simulated ${plan.calls.map((c) => c.description).join(' + ')}: no revert`,
-      { actionId: plan.id, gas: gas.map(String), blastRadius: plan.blastRadius },
-      block,
-    );
-    simulated.catch(() => undefined);
-    if (executor.dryRun || decision.step.autonomy === 'approve') await simulated;
+    const recordSimulated = () =>
+      incidents.record(
+        incidentId,
+        'simulated',
+        `simulated ${plan.calls.map((c) => c.description).join(' + ')}: no revert`,
+        { actionId: plan.id, gas: gas.map(String), blastRadius: plan.blastRadius },
+        block,
+      );
+    if (executor.dryRun || decision.step.autonomy === 'approve') await recordSimulated();
     if (executor.dryRun) {
       // Refused, not planned: a dry run must not block a real execution later.
       await stop(plan, 'refused', 'dry run: simulated, not sent', {
@@ -328,7 +357,8 @@ export function createResponder(options: ResponderOptions): Responder {
       await requestApproval(decision, plan, executor, event);
       return;
     }
-    await sendPlan(decision, plan, executor, gas, event, simulated);
+    // The simulation's entry is written once the transactions are out (before their own entries).
+    await sendPlan(decision, plan, executor, gas, event, recordSimulated);
   };
 
   /** A human decides: the checks of every path (recipients, declared changes) and the kill-switch; the automatic path's own rules otherwise. */
@@ -347,8 +377,8 @@ export function createResponder(options: ResponderOptions): Responder {
     executor: Executor,
     gas: bigint[],
     event: BlockEvent,
-    /** A timeline write still in flight that must land before this send's own entries. */
-    before?: Promise<unknown>,
+    /** A timeline entry to write once the transactions are out, before this send's own entries. */
+    before?: () => Promise<unknown>,
   ) => {
     const incidentId = plan.incidentId;
     const block = event.block.number;
@@ -370,8 +400,8 @@ export function createResponder(options: ResponderOptions): Responder {
               common.logger.error({ err: describeError(error) }, 'recording a send step failed'),
             ),
       });
-      await before?.catch(() => undefined);
     } catch (error) {
+      await before?.().catch(() => undefined);
       retrySoon(decision, plan.id); // a send can fail transiently: retry next block, a few times
       await stop(plan, 'failed', describeError(error), {
         type: 'action-refused',
@@ -380,6 +410,9 @@ export function createResponder(options: ResponderOptions): Responder {
       });
       return;
     }
+    await before?.().catch((error) =>
+      common.logger.error({ err: describeError(error) }, 'recording a simulation failed'),
+    );
     if (sent.txHashes.length === 0) {
       // A quorum executor whose agent has confirmed every call already (before a restart, say).
       await incidents.record(
@@ -954,6 +987,24 @@ export function createResponder(options: ResponderOptions): Responder {
   };
 
   return {
+    anticipate(results, event) {
+      if (options.guardrails.killSwitch) return;
+      for (const [id, entry] of early) if (entry.blockHash !== event.block.hash) early.delete(id);
+      // The decisions `respond` would make, without marking the playbooks fired.
+      const peek: Cooldowns = { ready: cooldowns.ready, fired: () => {}, clear: () => {} };
+      for (const decision of decide(options.playbooks, results, peek, instanceIds)) {
+        if (decision.step.autonomy !== 'auto') continue;
+        const id = actionId(decision);
+        if (early.has(id) || inProgress.has(id) || watching.has(id) || confirming.has(id)) continue;
+        const executor = options.executors.get(decision.step.executor);
+        if (!executor) continue;
+        const plan = options.buildPlan(decision, id, event);
+        const simulation = plan.then((p) => (p ? executor.simulate(p) : []));
+        plan.catch(() => undefined); // `respond` sees the failure when it takes the plan up
+        simulation.catch(() => undefined);
+        early.set(id, { blockHash: event.block.hash, plan, simulation });
+      }
+    },
     async respond(results, event) {
       const decisions = decide(options.playbooks, results, cooldowns, instanceIds);
       for (const decision of decisions) await execute(decision, event);

@@ -44,6 +44,11 @@ function createPGliteDriver(client: PGlite): Driver {
   const connection: DatabaseConnection = {
     async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
       const result = await client.query<R>(compiled.sql, [...compiled.parameters]);
+      // PGlite runs in this thread and its queries resolve as microtasks: a transaction's statements
+      // would run back to back without letting the event loop take I/O. A turn of the loop after
+      // each statement lets answers that arrived meanwhile (a chain node's, the response's
+      // simulation) be handled while a block's findings are being stored.
+      await yieldToIo();
       if (result.command !== undefined && WRITE_COMMANDS.has(result.command)) {
         const count = result.rowCount ?? result.affectedRows ?? 0;
         return { rows: result.rows, numAffectedRows: BigInt(count) };
@@ -86,6 +91,11 @@ function createPGliteDriver(client: PGlite): Driver {
       }
     },
   };
+}
+
+/** Resolves after the event loop has polled for I/O once. */
+function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 interface Mutex {
