@@ -42,9 +42,10 @@ import {
   type ProposalState,
 } from '../../protocols/firebreak/guardian-hub';
 import type { ActionPlan, PlannedCall } from '../types';
-import { firstLine, gasLimitFor, keySender, sendItem, simulationCause } from './eoa';
+import { keySender, sendItem } from './eoa';
 import type { TxJournal } from './nonce';
 import type { Sender, SendItem } from './sender';
+import { firstLine, gasLimitFor, simulationCause } from './simulate';
 import type { Executor, QuorumOutcome, QuorumProgress, SentAction } from './types';
 
 export interface GuardianHubExecutorOptions {

@@ -44,7 +44,7 @@ import { signCall } from '../../chain/transactions';
 import type { Common } from '../../common/common';
 import { describeError, FirebreakError } from '../../common/errors';
 import type { ActionPlan } from '../types';
-import { firstLine, gasLimitFor } from './eoa';
+import { firstLine, gasLimitFor } from './simulate';
 import type {
   Executor,
   PendingSignatures,

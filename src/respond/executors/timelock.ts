@@ -43,7 +43,7 @@ import type { Common } from '../../common/common';
 import { describeError, FirebreakError } from '../../common/errors';
 import { abortableSleep } from '../../common/sleep';
 import type { ActionPlan } from '../types';
-import { firstLine, gasLimitFor } from './eoa';
+import { firstLine, gasLimitFor } from './simulate';
 import type { Executor, QuorumOutcome, QuorumProgress, SentAction } from './types';
 
 /** The part of OpenZeppelin's TimelockController v5 the executor uses. */
