@@ -123,6 +123,8 @@ describe('safe executor: a real Safe 1.4.1 holding the Aave roles', () => {
     await waitFor('the action to wait for owners', 10_000, async () =>
       (await actionsOf(started.store))[0]?.status === 'awaiting-quorum' ? true : undefined,
     );
+    // The record says so first; the approval row, its timeline entry and the state file follow.
+    await started.engine.engine.settled();
     const [action] = await actionsOf(started.store);
     return { ...started, action: action! };
   };
@@ -259,7 +261,10 @@ describe('safe executor: a real Safe 1.4.1 holding the Aave roles', () => {
     const executed = timeline.filter((e) => e.type === 'tx-mined').at(-1)!;
     expect(executed.summary).toContain(`in block ${executedIn}`);
     expect(executed.summary).toContain(`(3 of 3)`);
-    expect(timeline.at(-1)!.summary).toContain('incident contained');
+    // The record turns verified before the timeline's last entries are written: wait for them.
+    await waitFor('the incident to be contained', 5_000, async () =>
+      (await timelineOf(store)).at(-1)?.summary.includes('incident contained') ? true : undefined,
+    );
     expect((await store.getApproval(action.id))?.status).toBe('done');
     // Once done, a further approval is refused, saying so.
     await waitFor('the state file to show the approval done', 5_000, async () =>

@@ -11,7 +11,7 @@ import { createEmbeddedChain, type EmbeddedChain } from '../src/chain/embedded';
 import { isFirebreakError } from '../src/common/errors';
 import { mintDrillToken } from '../src/drills/market';
 import { freezeReserve, pauseReserve } from '../src/protocols/aave-v3/actions';
-import { simulatePlan } from '../src/respond/executors/simulate';
+import { PLAN_SIMULATOR_CODE, simulatePlan } from '../src/respond/executors/simulate';
 import type { PlannedCall } from '../src/respond/types';
 import { deploySendingMarket, type SendingMarket } from './support/sending-market';
 
@@ -59,6 +59,11 @@ describe('simulatePlan: a plan in one execution per state', () => {
 
   afterAll(async () => {
     await chain?.close();
+  });
+
+  it('carries the compiled PlanSimulator (paste build/contracts/PlanSimulator.json deployedBytecode after editing the contract)', () => {
+    const compiled = (firebreakArtifact('PlanSimulator') as { deployedBytecode?: string }).deployedBytecode;
+    expect(PLAN_SIMULATOR_CODE).toBe(compiled?.startsWith('0x') ? compiled : `0x${compiled}`);
   });
 
   it('runs the calls in order from the executor: a call that needs an earlier one passes only after it', async () => {

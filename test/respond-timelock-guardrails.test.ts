@@ -226,8 +226,12 @@ describe('responder: timelock executor and guardrails on a real Aave v3 market',
 
         // The first block at the ready time: executed, then verified by the responder.
         await mineAt(readyAt);
+        // The record turns verified just before its effect-verified entry is written: wait for both.
         await waitFor('the action verified', 30_000, async () =>
-          (await actionOf(store)).status === 'verified' ? true : undefined,
+          (await actionOf(store)).status === 'verified' &&
+          (await timeline(store)).some((e) => e.type === 'effect-verified')
+            ? true
+            : undefined,
         );
         expect(await invConfig()).toMatchObject({ isFrozen: true, ltvBps: 0 });
         const record = await actionOf(store);

@@ -494,11 +494,12 @@ export function createResponder(options: ResponderOptions): Responder {
       }
       await verify(plan, incidentId, minedBlock);
     } catch (error) {
+      // In the background: a store that fails (or is closed at shutdown) is logged, never unhandled.
       await stop(plan, 'failed', describeError(error), {
         type: 'effect-failed',
         summary: `action failed after sending: ${describeError(error)}`,
         block: minedBlock,
-      });
+      }).catch((e) => common.logger.error({ err: describeError(e) }, 'recording a failed action failed'));
       options.hooks?.onVerified?.({ plan, ok: false, minedBlock });
     }
   };

@@ -27,10 +27,10 @@ import {
   encodeFunctionData,
   type Hex,
   hexToBytes,
+  parseAbi,
   type StateOverride,
 } from 'viem';
 import { simulateContract as callContract, estimateContractGas, call as ethCall } from 'viem/actions';
-import { firebreakArtifact } from '../../chain/artifacts';
 import { describeError, FirebreakError } from '../../common/errors';
 import type { PlannedCall } from '../types';
 
@@ -133,6 +133,21 @@ export function firstLine(error: unknown): string {
   return (reason ?? text.split('\n')[0] ?? text).trim();
 }
 
+/**
+ * PlanSimulator's runtime code (contracts/PlanSimulator.sol as `npm run build:contracts` compiles
+ * it), kept here so that simulating never depends on build/ being present where Firebreak runs. A
+ * test compares it with the compiled contract: after editing the contract, paste its
+ * `deployedBytecode` from build/contracts/PlanSimulator.json here.
+ */
+export const PLAN_SIMULATOR_CODE: Hex =
+  '0x608060405234801561000f575f5ffd5b5060043610610029575f3560e01c8063e6d962da1461002d575b5f5ffd5b61004061003b3660046101fd565b610056565b60405161004d919061026e565b60405180910390f35b60608167ffffffffffffffff811115610071576100716102b0565b60405190808252806020026020018201604052801561009a578160200160208202803683370190505b5090505f5b828110156101f6575f5a90505f5f8686858181106100bf576100bf6102c4565b90506020028101906100d191906102d8565b6100df9060208101906102f6565b6001600160a01b03168787868181106100fa576100fa6102c4565b905060200281019061010c91906102d8565b60200135888887818110610122576101226102c4565b905060200281019061013491906102d8565b610142906040810190610323565b60405161015092919061036d565b5f6040518083038185875af1925050503d805f811461018a576040519150601f19603f3d011682016040523d82523d5f602084013e61018f565b606091505b50915091505a61019f908461037c565b8585815181106101b1576101b16102c4565b602002602001018181525050816101e8578381604051633b4c7a5f60e01b81526004016101df9291906103a1565b60405180910390fd5b50505080600101905061009f565b5092915050565b5f5f6020838503121561020e575f5ffd5b823567ffffffffffffffff811115610224575f5ffd5b8301601f81018513610234575f5ffd5b803567ffffffffffffffff81111561024a575f5ffd5b8560208260051b840101111561025e575f5ffd5b6020919091019590945092505050565b602080825282518282018190525f918401906040840190835b818110156102a5578351835260209384019390920191600101610287565b509095945050505050565b634e487b7160e01b5f52604160045260245ffd5b634e487b7160e01b5f52603260045260245ffd5b5f8235605e198336030181126102ec575f5ffd5b9190910192915050565b5f60208284031215610306575f5ffd5b81356001600160a01b038116811461031c575f5ffd5b9392505050565b5f5f8335601e19843603018112610338575f5ffd5b83018035915067ffffffffffffffff821115610352575f5ffd5b602001915036819003821315610366575f5ffd5b9250929050565b818382375f9101908152919050565b8181038181111561039b57634e487b7160e01b5f52601160045260245ffd5b92915050565b828152604060208201525f82518060408401528060208501606085015e5f606082850101526060601f19601f830116840101915050939250505056fea264697066735822122006bec7dd06491d664c483f4c94d61a19271460ca77c48c1f1b68d9b16fb3f24d64736f6c63430008250033';
+
+const planSimulatorAbi = parseAbi([
+  'struct Call { address to; uint256 value; bytes data; }',
+  'function simulate(Call[] calls) returns (uint256[] gasUsed)',
+  'error CallReverted(uint256 index, bytes reason)',
+]);
+
 /** Clients whose node refused the state override `simulatePlan` needs (then each call is simulated alone). */
 const noPlanSimulator = new WeakSet<Client>();
 
@@ -175,12 +190,9 @@ async function inOneCall(
   plan: { action: string; calls: readonly PlannedCall[] },
   from: Hex,
 ): Promise<bigint[] | null> {
-  const simulator = firebreakArtifact('PlanSimulator');
-  const code = (simulator as { deployedBytecode?: Hex }).deployedBytecode;
-  if (!code) return null;
   const encoded = plan.calls.map((c) => encodeFunctionData(c as Parameters<typeof encodeFunctionData>[0]));
   const data = encodeFunctionData({
-    abi: simulator.abi,
+    abi: planSimulatorAbi,
     functionName: 'simulate',
     args: [encoded.map((d, i) => ({ to: plan.calls[i]!.to, value: 0n, data: d }))],
   });
@@ -192,10 +204,10 @@ async function inOneCall(
       to: from,
       data,
       blockTag,
-      stateOverride: [{ address: from, code }],
+      stateOverride: [{ address: from, code: PLAN_SIMULATOR_CODE }],
     }).then((r) => {
       const used = decodeFunctionResult({
-        abi: simulator.abi,
+        abi: planSimulatorAbi,
         functionName: 'simulate',
         data: r.data ?? '0x',
       });
@@ -209,7 +221,7 @@ async function inOneCall(
     ['pending', pending],
   ] as const) {
     if (outcome.status === 'fulfilled') continue;
-    const reverted = callReverted(simulator.abi, outcome.reason);
+    const reverted = callReverted(outcome.reason);
     if (reverted) {
       const call = plan.calls[reverted.index];
       if (!call) return null;
@@ -253,11 +265,11 @@ class PlanCallReverted extends Error {
 }
 
 /** `CallReverted(index, reason)` from the simulator's revert data, or null. */
-function callReverted(abi: readonly unknown[], error: unknown): { index: number; reason: Hex } | null {
+function callReverted(error: unknown): { index: number; reason: Hex } | null {
   const data = revertData(error);
   if (!data) return null;
   try {
-    const decoded = decodeErrorResult({ abi: abi as never, data });
+    const decoded = decodeErrorResult({ abi: planSimulatorAbi, data });
     if (decoded.errorName !== 'CallReverted') return null;
     const [index, reason] = decoded.args as readonly [bigint, Hex];
     return { index: Number(index), reason };
