@@ -16,8 +16,10 @@ import { mintDrillToken } from '../src/drills/market';
 import { aclManagerAbi, erc20Abi, poolAbi, poolConfiguratorAbi } from '../src/protocols/aave-v3/abi';
 import { freezeReserve, pauseReserve } from '../src/protocols/aave-v3/actions';
 import { readReserveConfiguration, readReserveTokens } from '../src/protocols/aave-v3/reader';
-import { createEoaExecutor } from '../src/respond/executors/eoa';
+import { createEoaExecutor, sendItem } from '../src/respond/executors/eoa';
+import { feePolicy } from '../src/respond/executors/fees';
 import { callKey, type ExecutorTx, type TxJournal } from '../src/respond/executors/nonce';
+import { createSender } from '../src/respond/executors/sender';
 import type { SendProgress } from '../src/respond/executors/types';
 import type { ActionPlan, PlannedCall } from '../src/respond/types';
 import { storeTxJournal } from '../src/store/executor-txs';
@@ -383,5 +385,50 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
     await chain.mine();
     const latest = await eoa.simulate(pause).catch((e: unknown) => e);
     expect((latest as Error).message).toContain('reverted against the latest block');
+  });
+  it('signs ahead while simulating: a send of exactly those transactions uses the signatures, any other signs afresh', async () => {
+    const signed: Hex[] = [];
+    const base = privateKeyToAccount(guardian().privateKey);
+    const account = {
+      ...base,
+      signTransaction: (tx: Parameters<typeof base.signTransaction>[0]) => {
+        const s = base.signTransaction(tx);
+        void s.then((raw) => signed.push(raw));
+        return s;
+      },
+    } as typeof base;
+    const sender = createSender({
+      client: client(),
+      chainId: chain.chainId,
+      account,
+      journal,
+      policy: feePolicy({ priorityFeeGwei: 1, maxFeeGwei: 500, bumpPercent: 12.5 }),
+      bumpAfterBlocks: 2,
+      receiptPollMs: 5,
+      label: 'guardian',
+      common,
+    });
+    const items = [pauseReserve(m.market, m.usdc), freezeReserve(m.market, m.weth)].map((c) =>
+      sendItem(c, 300_000n),
+    );
+    const pricing = { baseFeePerGas: parseGwei('1') };
+    sender.prefetch('ahead');
+    sender.presign('ahead', items, pricing);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(signed).toHaveLength(2); // signed ahead, before any send
+    const sent = await sender.send('ahead', items, pricing);
+    expect(signed).toHaveLength(2); // the send signed nothing more: it used them
+    expect(sent.txHashes).toEqual(signed.map((raw) => keccak256(raw)));
+    await Promise.all(sent.receipts);
+    // Priced differently at send time: nothing signed ahead matches, so the send signs its own.
+    sender.prefetch('other');
+    sender.presign('other', [sendItem(pauseReserve(m.market, m.weth), 300_000n)], pricing);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const other = await sender.send('other', [sendItem(pauseReserve(m.market, m.weth), 300_000n)], {
+      baseFeePerGas: parseGwei('3'),
+    });
+    expect(signed).toHaveLength(4);
+    expect(other.txHashes).toEqual([keccak256(signed[3]!)]);
+    expect((await Promise.all(other.receipts))[0]!.status).toBe('success');
   });
 });

@@ -103,6 +103,11 @@ export interface Responder {
   settled(): Promise<void>;
 }
 
+/** How a response to this block's findings prices its transactions (the send's fee context). */
+function pricing(event: BlockEvent): { baseFeePerGas: bigint | null } {
+  return { baseFeePerGas: event.block.baseFeePerGas ?? null };
+}
+
 export function actionId(decision: Decision): string {
   const { playbook, stepIndex, step, result } = decision;
   // A timelock action acts on one queued operation: two operations on one subject are two actions.
@@ -143,8 +148,17 @@ export function createResponder(options: ResponderOptions): Responder {
       : undefined;
   let statePublished = false;
 
-  const save = async (plan: ActionPlan, status: ActionStatus, patch: Partial<ActionRecord> = {}) => {
-    const existing = await options.actions.getAction(plan.id);
+  /**
+   * Writes the action's record. `known` is the record as last read by the caller, when nothing can
+   * have changed it since (this process holds the action: `inProgress`); otherwise it is read.
+   */
+  const save = async (
+    plan: ActionPlan,
+    status: ActionStatus,
+    patch: Partial<ActionRecord> = {},
+    known?: { record: ActionRecord | undefined },
+  ) => {
+    const existing = known ? known.record : await options.actions.getAction(plan.id);
     const now = common.clock.now();
     await options.actions.upsertAction({
       id: plan.id,
@@ -207,13 +221,19 @@ export function createResponder(options: ResponderOptions): Responder {
     if (previous && (previous.status === 'verified' || previous.status === 'rejected')) return;
     inProgress.add(id);
     try {
-      await executeOnce(decision, event, id);
+      await executeOnce(decision, event, id, previous);
     } finally {
       inProgress.delete(id);
     }
   };
 
-  const executeOnce = async (decision: Decision, event: BlockEvent, id: string) => {
+  const executeOnce = async (
+    decision: Decision,
+    event: BlockEvent,
+    id: string,
+    /** The action's record as `execute` read it (this process has held the action since). */
+    previous: ActionRecord | undefined,
+  ) => {
     const incidentId = decision.result.incident.id;
     const block = event.block.number;
 
@@ -286,7 +306,9 @@ export function createResponder(options: ResponderOptions): Responder {
     // The simulation only reads: it runs while the guardrails, the evidence quorum and the action's
     // record are checked and written (the kill-switch refuses everything, so nothing runs then).
     const simulation =
-      executor && !options.guardrails.killSwitch ? (ahead?.simulation ?? executor.simulate(plan)) : undefined;
+      executor && !options.guardrails.killSwitch
+        ? (ahead?.simulation ?? executor.simulate(plan, pricing(event)))
+        : undefined;
     simulation?.catch(() => undefined);
     await decided;
     const verdict = await guardrails(plan, decision);
@@ -322,10 +344,10 @@ export function createResponder(options: ResponderOptions): Responder {
         return;
       }
     }
-    await save(plan, 'planned');
+    await save(plan, 'planned', {}, { record: previous });
     let gas: bigint[];
     try {
-      gas = await (simulation ?? executor.simulate(plan));
+      gas = await (simulation ?? executor.simulate(plan, pricing(event)));
     } catch (error) {
       retrySoon(decision, plan.id); // the state may change: retry next block, a few times
       await stop(plan, 'refused', describeError(error), {
@@ -385,7 +407,7 @@ export function createResponder(options: ResponderOptions): Responder {
     let sent: SentAction;
     try {
       sent = await executor.send(plan, gas, {
-        baseFeePerGas: event.block.baseFeePerGas ?? null,
+        ...pricing(event),
         // Replacements, rebroadcasts and a fee cap that stops a bump go on the timeline as they happen.
         onProgress: (e) =>
           void incidents
@@ -1000,7 +1022,7 @@ export function createResponder(options: ResponderOptions): Responder {
         const executor = options.executors.get(decision.step.executor);
         if (!executor) continue;
         const plan = options.buildPlan(decision, id, event);
-        const simulation = plan.then((p) => (p ? executor.simulate(p) : []));
+        const simulation = plan.then((p) => (p ? executor.simulate(p, pricing(event)) : []));
         plan.catch(() => undefined); // `respond` sees the failure when it takes the plan up
         simulation.catch(() => undefined);
         early.set(id, { blockHash: event.block.hash, plan, simulation });

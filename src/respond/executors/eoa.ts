@@ -50,9 +50,18 @@ export function createEoaExecutor(options: EoaExecutorOptions): Executor {
     type: 'eoa',
     address: account.address,
     dryRun: options.dryRun,
-    async simulate(plan) {
-      // What sending begins with is read while the calls are simulated.
-      if (!options.dryRun) sender.prefetch(plan.id);
+    async simulate(plan, pricing) {
+      if (!options.dryRun) {
+        // What sending begins with is read while the calls are simulated and, when every call has
+        // a known gas limit (what the simulation hands back for it), its transactions are signed.
+        sender.prefetch(plan.id);
+        if (pricing && plan.calls.every((c) => c.gas !== undefined))
+          sender.presign(
+            plan.id,
+            plan.calls.map((c) => sendItem(c, c.gas!)),
+            pricing,
+          );
+      }
       return simulatePlan(client, plan, account.address);
     },
     async send(plan, gas, ctx) {

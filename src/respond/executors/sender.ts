@@ -89,6 +89,17 @@ export interface Sender {
    * counts) while the caller simulates; a `send` for the action within a few seconds uses them.
    */
   prefetch(actionId: string): void;
+  /**
+   * Signs ahead, while the caller simulates, the transactions `send` will sign for these items
+   * (after `prefetch` of the action: its nonces come from those reads). Nothing is journaled or
+   * broadcast: a `send` whose transaction is exactly one signed ahead (nonce, call, gas, fees) uses
+   * that signature instead of signing again, and any other is signed as usual.
+   */
+  presign(
+    actionId: string,
+    items: readonly SendItem[],
+    ctx: Pick<SendContext, 'baseFeePerGas' | 'outbid'>,
+  ): void;
   send(actionId: string, items: readonly SendItem[], ctx: SendContext): Promise<SendResult>;
 }
 
@@ -127,7 +138,20 @@ export function createSender(options: SenderOptions): Sender {
   const baseFee = async (): Promise<bigint | null> =>
     (await getBlock(client, { blockTag: 'latest' })).baseFeePerGas ?? null;
 
-  const sign = (tx: ExecutorTx): Promise<Hex> =>
+  /** Signatures made ahead by `presign`, by the signed fields; each is used once. */
+  const signedAhead = new Map<string, Promise<Hex>>();
+  const signedFields = (tx: ExecutorTx) =>
+    `${tx.nonce}|${tx.to.toLowerCase()}|${tx.data}|${tx.value}|${tx.gas}|${tx.maxFeePerGas}|${tx.maxPriorityFeePerGas}`;
+  const sign = (tx: ExecutorTx): Promise<Hex> => {
+    const key = signedFields(tx);
+    const ahead = signedAhead.get(key);
+    if (ahead) {
+      signedAhead.delete(key);
+      return ahead.catch(() => signNow(tx));
+    }
+    return signNow(tx);
+  };
+  const signNow = (tx: ExecutorTx): Promise<Hex> =>
     account.signTransaction({
       type: 'eip1559',
       chainId,
@@ -470,6 +494,42 @@ export function createSender(options: SenderOptions): Sender {
     prefetched.set(actionId, { at: performance.now(), reads });
   };
 
+  const presign: Sender['presign'] = (actionId, items, ctx) => {
+    const early = prefetched.get(actionId);
+    if (!early) return;
+    void (async () => {
+      const [previous, [latest, pending]] = await early.reads;
+      // Only the plain case: nothing of this action signed before, and no gap for `send` to heal.
+      if (previous.some((tx) => tx.status === 'pending' || tx.status === 'mined')) return;
+      if (top !== null && top + 1 > pending && top >= latest) return;
+      let next = Math.max(pending, top === null ? 0 : top + 1);
+      const { fees } = initialFees(policy, ctx.baseFeePerGas, ctx.outbid);
+      if (signedAhead.size > 64) signedAhead.clear(); // ahead of sends that never came
+      for (const item of items) {
+        const tx = {
+          chainId,
+          address,
+          nonce: next++,
+          actionId,
+          callKey: callKey(item),
+          to: item.to,
+          data: item.data,
+          value: 0n,
+          gas: item.gas,
+          ...fees,
+          hashes: [],
+          status: 'pending',
+          minedHash: null,
+          createdAt: 0,
+          updatedAt: 0,
+        } satisfies ExecutorTx;
+        const signature = signNow(tx);
+        signature.catch(() => undefined); // `send` signs again if this failed
+        signedAhead.set(signedFields(tx), signature);
+      }
+    })().catch(() => undefined);
+  };
+
   const send = async (
     actionId: string,
     items: readonly SendItem[],
@@ -595,7 +655,7 @@ export function createSender(options: SenderOptions): Sender {
     });
   };
 
-  return { address: account.address, resume, prefetch, send };
+  return { address: account.address, resume, prefetch, presign, send };
 }
 
 function maxOf(a: bigint, b: bigint): bigint {

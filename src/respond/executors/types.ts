@@ -114,8 +114,9 @@ export interface Executor {
    * Simulates every call; throws ERR_SIMULATION_FAILED with the decoded reason if one would revert.
    * Returns gas per call; 0 for a call this executor has nothing left to send for (a quorum
    * executor whose agent already confirmed it, or whose proposal another agent already executed).
+   * `pricing`, the send's fee context when known: an executor may sign ahead while it simulates.
    */
-  simulate(plan: ActionPlan): Promise<bigint[]>;
+  simulate(plan: ActionPlan, pricing?: Pick<SendContext, 'baseFeePerGas' | 'outbid'>): Promise<bigint[]>;
   /** Signs and broadcasts the plan's calls (after `simulate`). */
   send(plan: ActionPlan, gas: bigint[], ctx: SendContext): Promise<SentAction>;
   /**
