@@ -72,6 +72,7 @@ import {
   type StoredFinding,
   setCheckpoint,
 } from '../store/ingestion';
+import { withoutYielding } from '../store/pglite-dialect';
 import { listActions, type StoreDb, storeActions } from '../store/store';
 import { buildDetectors } from './detectors';
 
@@ -312,7 +313,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   ): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return opts.single ? await work(store.db) : await store.db.transaction().execute(work);
+        // A single statement is a quiet block's checkpoint: on the live path, it does not let
+        // other I/O in before it is done (see store/pglite-dialect.ts).
+        return opts.single
+          ? await withoutYielding(() => work(store.db))
+          : await store.db.transaction().execute(work);
       } catch (error) {
         await incidents.reload().catch(() => undefined);
         if (attempt >= 4 || signal.aborted) throw error;

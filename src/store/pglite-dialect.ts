@@ -13,6 +13,7 @@
  * Inside `db.transaction().execute(async (trx) => …)` use `trx`, never the outer `db`: the outer
  * handle waits for the lock that the transaction holds, forever.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
@@ -44,11 +45,12 @@ function createPGliteDriver(client: PGlite): Driver {
   const connection: DatabaseConnection = {
     async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
       const result = await client.query<R>(compiled.sql, [...compiled.parameters]);
-      // PGlite runs in this thread and its queries resolve as microtasks: a transaction's statements
-      // would run back to back without letting the event loop take I/O. A turn of the loop after
-      // each statement lets answers that arrived meanwhile (a chain node's, the response's
-      // simulation) be handled while a block's findings are being stored.
-      await yieldToIo();
+      // PGlite runs in this thread and its queries resolve as microtasks: statements would run back
+      // to back without letting the event loop take I/O. A turn of the loop after each statement
+      // lets answers that arrived meanwhile (a chain node's, the response's simulation) be handled
+      // while a block's findings and the response's records are being written. Work that must not
+      // wait for the loop (a quiet block's checkpoint, on the live path) runs `withoutYielding`.
+      if (!unhurried.getStore()) await yieldToIo();
       if (result.command !== undefined && WRITE_COMMANDS.has(result.command)) {
         const count = result.rowCount ?? result.affectedRows ?? 0;
         return { rows: result.rows, numAffectedRows: BigInt(count) };
@@ -91,6 +93,13 @@ function createPGliteDriver(client: PGlite): Driver {
       }
     },
   };
+}
+
+const unhurried = new AsyncLocalStorage<true>();
+
+/** Runs `work` with its statements not waiting a turn of the event loop after each (see the driver). */
+export function withoutYielding<T>(work: () => Promise<T>): Promise<T> {
+  return unhurried.run(true, work);
 }
 
 /** Resolves after the event loop has polled for I/O once. */
