@@ -494,6 +494,25 @@ export function createSender(options: SenderOptions): Sender {
     prefetched.set(actionId, { at: performance.now(), reads });
   };
 
+  /** A new transaction for one call of an action, not signed yet. */
+  const actionTx = (actionId: string, item: SendItem, nonce: number, fees: Fees, at: number): ExecutorTx => ({
+    chainId,
+    address,
+    nonce,
+    actionId,
+    callKey: callKey(item),
+    to: item.to,
+    data: item.data,
+    value: 0n,
+    gas: item.gas,
+    ...fees,
+    hashes: [],
+    status: 'pending',
+    minedHash: null,
+    createdAt: at,
+    updatedAt: at,
+  });
+
   const presign: Sender['presign'] = (actionId, items, ctx) => {
     const early = prefetched.get(actionId);
     if (!early) return;
@@ -506,23 +525,7 @@ export function createSender(options: SenderOptions): Sender {
       const { fees } = initialFees(policy, ctx.baseFeePerGas, ctx.outbid);
       if (signedAhead.size > 64) signedAhead.clear(); // ahead of sends that never came
       for (const item of items) {
-        const tx = {
-          chainId,
-          address,
-          nonce: next++,
-          actionId,
-          callKey: callKey(item),
-          to: item.to,
-          data: item.data,
-          value: 0n,
-          gas: item.gas,
-          ...fees,
-          hashes: [],
-          status: 'pending',
-          minedHash: null,
-          createdAt: 0,
-          updatedAt: 0,
-        } satisfies ExecutorTx;
+        const tx = actionTx(actionId, item, next++, fees, 0);
         const signature = signNow(tx);
         signature.catch(() => undefined); // `send` signs again if this failed
         signedAhead.set(signedFields(tx), signature);
@@ -584,23 +587,7 @@ export function createSender(options: SenderOptions): Sender {
           usable.delete(key);
           continue;
         }
-        const tx: ExecutorTx = {
-          chainId,
-          address,
-          nonce: next++,
-          actionId,
-          callKey: key,
-          to: item.to,
-          data: item.data,
-          value: 0n,
-          gas: item.gas,
-          ...fees,
-          hashes: [],
-          status: 'pending',
-          minedHash: null,
-          createdAt: at,
-          updatedAt: at,
-        };
+        const tx = actionTx(actionId, item, next++, fees, at);
         const raw = await sign(tx);
         tx.hashes.push(keccak256(raw));
         fresh.push(tx);
