@@ -314,6 +314,10 @@ describe('guardian-hub executor: two Firebreak agents, a 2-of-3 GuardianHub, a r
     await waitFor('the first agent to see the quorum reached', 10_000, async () =>
       (await statusOf(a.store))[0] === 'verified' ? true : undefined,
     );
+    // The record turns verified before the timeline's last entries are written: wait for them.
+    await waitFor('the incident to be contained', 5_000, async () =>
+      (await timelineOf(a.store)).at(-1)?.summary.includes('incident contained') ? true : undefined,
+    );
     const after = await timelineOf(a.store);
     const reached = after.filter((e) => e.type === 'tx-mined').at(-1)!;
     expect(reached.summary).toContain(
