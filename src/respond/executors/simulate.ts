@@ -61,7 +61,7 @@ function stateOf(error: unknown): string {
 }
 
 /** True when an error is the call reverting (not the node refusing the request). */
-export function isRevert(error: unknown): boolean {
+function isRevert(error: unknown): boolean {
   if (error instanceof BaseError) {
     const found = error.walk(
       (e) => e instanceof ContractFunctionRevertedError || e instanceof ExecutionRevertedError,
@@ -289,7 +289,7 @@ function revertData(error: unknown): Hex | undefined {
 }
 
 /** A revert reason in words: `Error(string)`'s text, a panic code, a custom error with its arguments. */
-export function decodeRevert(abi: readonly unknown[], data: Hex): string {
+function decodeRevert(abi: readonly unknown[], data: Hex): string {
   if (data === '0x') return 'reverted without a reason';
   try {
     const decoded = decodeErrorResult({ abi: abi as never, data });
