@@ -189,7 +189,9 @@ export async function deployActivityMarket(
       for (const hash of hashes) {
         const r = await getTransactionReceipt(client, { hash });
         if (r.status !== 'success' || r.blockNumber !== n)
-          throw new Error(`activity tx ${hash} failed or was not mined in block ${n}`);
+          throw new Error(
+            `activity tx ${hash} ${r.status} in block ${r.blockNumber} (expected: success in block ${n})`,
+          );
       }
       return n;
     },
