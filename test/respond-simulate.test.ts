@@ -3,7 +3,7 @@
 // sees what an earlier one left), each call's gas limit covers what the node estimates for it, a
 // known limit too small is refused, a revert names the call, the state and the decoded reason, and a
 // node that refuses state overrides is simulated one call at a time with the same answers.
-import { type Abi, createClient, custom, type Hex, publicActions } from 'viem';
+import { type Abi, type Address, createClient, custom, type Hex, publicActions } from 'viem';
 import { estimateContractGas } from 'viem/actions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { firebreakArtifact } from '../src/chain/artifacts';
@@ -138,5 +138,26 @@ describe('simulatePlan: a plan in one execution per state', () => {
     const message = await failure(simulatePlan(strict, plan([spendOwn(5n)]), guardian().address));
     expect(message).toContain('simulation of "move USDC through its own allowance" reverted');
     expect(refused).toBe(2);
+  });
+
+  it('answers a pending transaction count from the pool, as a node does (the sender’s next nonce)', async () => {
+    await chain.setAutomine(false);
+    const from = chain.accounts[2]!;
+    const count = (tag: 'latest' | 'pending') =>
+      chain.client.getTransactionCount({ address: from.address as Address, blockTag: tag });
+    const latest = await count('latest');
+    for (let i = 0; i < 3; i++)
+      await chain.client.sendTransaction({
+        account: from.account,
+        chain: chain.chain,
+        to: '0x000000000000000000000000000000000000dEaD',
+        value: 1n,
+        nonce: latest + i,
+      });
+    expect(await count('pending')).toBe(latest + 3);
+    await chain.mine();
+    expect(await count('pending')).toBe(latest + 3);
+    expect(await count('latest')).toBe(latest + 3);
+    await chain.setAutomine(true);
   });
 });

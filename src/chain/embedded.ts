@@ -260,6 +260,12 @@ export async function createEmbeddedChain(options: EmbeddedChainOptions = {}): P
 /**
  * Wraps EDR's provider so that errors look like JSON-RPC errors to viem: a revert becomes
  * `{ code: 3, message, data }`, anything else keeps its message with code -32603.
+ *
+ * An account's `pending` transaction count is answered from the pool, as geth and anvil answer it
+ * (the latest count, plus the account's transactions waiting in the pool with the nonces right
+ * after it). EDR answers it by building the pending block, executing every transaction in the
+ * mempool: milliseconds when an exploit's transactions wait there, which is when a guardian's
+ * sender asks.
  */
 function wrapProvider(edr: EdrProviderLike, steady = false, automine = true): EIP1193Provider {
   const call = async (method: string, params: unknown[]) => {
@@ -268,6 +274,19 @@ function wrapProvider(edr: EdrProviderLike, steady = false, automine = true): EI
     } catch (error) {
       throw toRpcError(error);
     }
+  };
+  const pendingCount = async (address: string): Promise<Hex> => {
+    // The pool first, then the count: a block mined in between moves transactions from the one to
+    // the other, and the walk below starts past them (read the other way round, they would be in
+    // neither and the answer would be too low).
+    const pool = (await call('eth_pendingTransactions', [])) as { from: string; nonce: Hex }[];
+    const latest = (await call('eth_getTransactionCount', [address, 'latest'])) as Hex;
+    const mine = new Set(
+      pool.filter((tx) => tx.from.toLowerCase() === address.toLowerCase()).map((tx) => BigInt(tx.nonce)),
+    );
+    let next = BigInt(latest);
+    while (mine.has(next)) next++;
+    return toHex(next);
   };
   // The steady clock: whether the caller chose the next block's timestamp, and time it added.
   let explicitNext = false;
@@ -280,6 +299,8 @@ function wrapProvider(edr: EdrProviderLike, steady = false, automine = true): EI
   const wrapped = {
     async request(args: { method: string; params?: unknown }) {
       const params = (args.params as unknown[] | undefined) ?? [];
+      if (args.method === 'eth_getTransactionCount' && params[1] === 'pending')
+        return pendingCount(params[0] as string);
       if (!steady) return call(args.method, params);
       switch (args.method) {
         case 'evm_setAutomine':
