@@ -276,11 +276,15 @@ function wrapProvider(edr: EdrProviderLike, steady = false, automine = true): EI
     }
   };
   const pendingCount = async (address: string): Promise<Hex> => {
-    // The pool first, then the count: a block mined in between moves transactions from the one to
-    // the other, and the walk below starts past them (read the other way round, they would be in
-    // neither and the answer would be too low).
-    const pool = (await call('eth_pendingTransactions', [])) as { from: string; nonce: Hex }[];
-    const latest = (await call('eth_getTransactionCount', [address, 'latest'])) as Hex;
+    // Both asked in one turn, the pool first. EDR answers one request at a time, in the order they
+    // came in every trace measured, so no other request of this process (the HTTP server's too)
+    // comes between. Were a block mined between them, the walk below would start past the
+    // transactions it moved; the other way round, they would be in neither and the answer too low.
+    // Asked one after the other, the count would wait behind a simulation queued meanwhile.
+    const [pool, latest] = await Promise.all([
+      call('eth_pendingTransactions', []) as Promise<{ from: string; nonce: Hex }[]>,
+      call('eth_getTransactionCount', [address, 'latest']) as Promise<Hex>,
+    ]);
     const mine = new Set(
       pool.filter((tx) => tx.from.toLowerCase() === address.toLowerCase()).map((tx) => BigInt(tx.nonce)),
     );
