@@ -74,6 +74,7 @@ import {
 } from '../store/ingestion';
 import { withoutYielding } from '../store/pglite-dialect';
 import { listActions, type StoreDb, storeActions } from '../store/store';
+import { warmStore } from '../store/warm';
 import { buildDetectors } from './detectors';
 
 /** Processed-block rows kept per chain below the finalized head (about two weeks of mainnet)... */
@@ -213,6 +214,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   });
 
   const incidents = await createIncidentManager(options.store, common.clock, common.logger);
+  // The first incident's statements, once, now: not on the first response's path (see warm.ts).
+  const warmed = await warmStore(options.store.db);
+  if ('error' in warmed)
+    common.logger.warn(
+      { err: describeError(warmed.error) },
+      'store warm-up failed; the first response pays for it',
+    );
+  else common.logger.debug({ ms: Math.round(warmed.ms) }, 'store warmed');
 
   // Quorum: the reads each block's detectors made, kept while the block's response may need them.
   const quorumOf = new Map(
