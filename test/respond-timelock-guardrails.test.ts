@@ -22,6 +22,7 @@ import { aclManagerAbi, erc20Abi, poolConfiguratorAbi } from '../src/protocols/a
 import { resolveAaveMarket } from '../src/protocols/aave-v3/market';
 import { readReserveConfiguration } from '../src/protocols/aave-v3/reader';
 import { createPlanBuilder } from '../src/respond/actions';
+import { applyDecision } from '../src/respond/approvals';
 import { createEoaExecutor } from '../src/respond/executors/eoa';
 import {
   createTimelockExecutor,
@@ -158,7 +159,7 @@ describe('responder: timelock executor and guardrails on a real Aave v3 market',
       await responder.settled();
       return results[0]!.incident.id;
     };
-    return { store, respond, common };
+    return { store, respond, common, responder, event };
   };
 
   const timelockExecutor = (common = createCommon()): TimelockExecutor =>
@@ -267,6 +268,77 @@ describe('responder: timelock executor and guardrails on a real Aave v3 market',
         expect((await timeline(store)).map((e) => e.summary).join('\n')).toMatch(
           /effect NOT reached: .*was cancelled before it executed/,
         );
+      } finally {
+        abort.abort();
+      }
+    }, 60_000);
+
+    it('a rejection (`firebreak reject`) cancels the scheduled operation: it never executes, and the action is rejected, not failed', async () => {
+      const abort = new AbortController();
+      const executor = timelockExecutor(createCommon({ signal: abort.signal }));
+      const sent: ActionPlan[] = [];
+      const { store, respond, responder, event } = await setup({ executor, onSent: (p) => sent.push(p) });
+      try {
+        await respond();
+        const plan = sent[0]!;
+        const op = timelockOperation(plan);
+        expect((await actionOf(store)).status).toBe('awaiting-quorum');
+        const waiting = await store.getApproval(plan.id);
+        expect(waiting).toMatchObject({ kind: 'timelock', status: 'awaiting', deadline: null });
+        expect((await timeline(store)).map((e) => e.summary).join('\n')).toContain(
+          `to call it off: firebreak reject ${plan.id}`,
+        );
+        // Nothing to approve: it executes by itself once the delay has passed.
+        await expect(
+          applyDecision(
+            store,
+            { actionId: plan.id, decision: 'approve', by: 'bob', at: Date.now() },
+            Date.now(),
+          ),
+        ).rejects.toThrow(/nothing to approve[\s\S]*firebreak reject/);
+
+        await applyDecision(
+          store,
+          {
+            actionId: plan.id,
+            decision: 'reject',
+            by: 'alice',
+            at: Date.now(),
+            reason: 'governance objects',
+          },
+          Date.now(),
+        );
+        const readyAt = () =>
+          client().readContract({
+            address: timelock,
+            abi: TIMELOCK.abi,
+            functionName: 'getTimestamp',
+            args: [op.id],
+          }) as Promise<bigint>;
+        expect(await readyAt()).toBeGreaterThan(1n); // scheduled, until the engine's next block
+        await responder.onBlock(event);
+        expect(await readyAt()).toBe(0n); // cancelled on-chain
+        const rejected = await waitFor('the action rejected', 30_000, async () => {
+          const a = await actionOf(store);
+          return a.status === 'rejected' && (await timeline(store)).some((e) => e.type === 'action-refused')
+            ? a
+            : undefined;
+        });
+        expect(rejected.reason).toMatch(/rejected by alice: governance objects \(operation cancelled\)/);
+        expect(await store.getApproval(plan.id)).toMatchObject({ status: 'rejected', decidedBy: 'alice' });
+        const entries = await timeline(store);
+        const summaries = entries.map((e) => e.summary).join('\n');
+        expect(summaries).toMatch(
+          /cancelled in the timelock \(tx 0x[0-9a-f]{64}\), rejected by alice: governance objects/,
+        );
+        expect(entries.some((e) => e.type === 'effect-failed')).toBe(false);
+        // Past the delay, nothing executes.
+        await mineAt((await getBlock(client())).timestamp + DELAY + 10n);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(await invConfig()).toMatchObject({ isFrozen: false, ltvBps: 6000 });
+        // A second block does not cancel again (nothing is pending; the action is settled).
+        await responder.onBlock(event);
+        expect((await timeline(store)).length).toBe(entries.length);
       } finally {
         abort.abort();
       }

@@ -67,9 +67,10 @@ Usage:
       on) and print what it found, and how fast.
   firebreak approve <action-id> [--by <name>] [--key-env VAR] [--config <file>]
   firebreak reject <action-id> [--by <name>] [--reason <text>] [--config <file>]
-      Decide an action that waits: an \`approve\` step (the timeline says which id), or a Safe
+      Decide an action that waits: an \`approve\` step (the timeline says which id), a Safe
       transaction that needs owners' signatures (--key-env names the variable holding an owner's
-      key: it signs the Safe transaction hash). Works while \`firebreak run\` runs: the decision
+      key: it signs the Safe transaction hash), or (reject only) an operation scheduled in a
+      timelock, which the engine then cancels. Works while \`firebreak run\` runs: the decision
       takes effect at its next block. --by defaults to the OS user; --config to
       firebreak.config.yaml when present (its dataDir names the store), else .firebreak/data.
   firebreak config check <file> [--skip-secrets]

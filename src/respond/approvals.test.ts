@@ -131,6 +131,26 @@ describe('checkDecision', () => {
     ).toContain('waits for an approval, not a signature');
   });
 
+  it('a scheduled timelock operation takes a rejection (which cancels it), not an approval', async () => {
+    const scheduled = stepApproval({
+      actionId: '0xcc',
+      kind: 'timelock',
+      deadline: null,
+      request: { ...stepApproval().request, executor: '0x000000000000000000000000000000000071e10c' },
+    });
+    expect(await checkDecision(scheduled, { actionId: '0xcc', decision: 'reject' }, [])).toEqual({
+      type: 'reject',
+    });
+    const message = await refusal(checkDecision(scheduled, { actionId: '0xcc', decision: 'approve' }, []));
+    expect(message).toContain(
+      'operation scheduled in timelock 0x000000000000000000000000000000000071e10c: it executes by itself',
+    );
+    expect(message).toContain('firebreak reject 0xcc');
+    expect(
+      await refusal(checkDecision(undefined, { actionId: '0xzz', decision: 'reject' }, [scheduled])),
+    ).toContain('awaiting: 0xcc (aave-v3.pause-reserve, timelock operation, reject cancels it)');
+  });
+
   it('a Safe signature must recover to an owner who has not signed', async () => {
     const signature = await signSafeTx(owners[1]!, safeRequest);
     expect(

@@ -1,11 +1,14 @@
 /**
  * Respond — approvals: actions that wait for people, and how a decision reaches a running engine.
  *
- * Two kinds wait. An `approve` step (kind `step`) is planned and simulated, then waits for one
+ * Three kinds wait. An `approve` step (kind `step`) is planned and simulated, then waits for one
  * `firebreak approve <action-id>` (or `reject`) until its deadline. A Safe transaction its agent keys
  * cannot execute alone (kind `safe-signatures`) waits for owners' signatures of its Safe transaction
- * hash, given with `firebreak approve <action-id> --key-env VAR`. The store's `approvals` table is
- * the record of both: the deadline, what to sign, the signatures (never a key), who decided.
+ * hash, given with `firebreak approve <action-id> --key-env VAR`. An operation Firebreak scheduled in
+ * a timelock (kind `timelock`) executes by itself once its delay has passed; until then
+ * `firebreak reject <action-id>` calls it off (the executor cancels the operation). The store's
+ * `approvals` table is the record of all three: the deadline, what to sign, the signatures (never a
+ * key), who decided.
  *
  * The embedded store (PGlite) is one process's: while `firebreak run` holds the data folder, no
  * other process may open it. So a decision travels through a folder beside the database,
@@ -26,7 +29,7 @@ import type { SafeSigningRequest } from './executors/types';
 
 export type { SafeSigningRequest } from './executors/types';
 
-export type ApprovalKind = 'step' | 'safe-signatures';
+export type ApprovalKind = 'step' | 'safe-signatures' | 'timelock';
 /** `done`: approved (or signed to the threshold) and handed to the executor. */
 export type ApprovalStatus = 'awaiting' | 'approved' | 'rejected' | 'expired' | 'done';
 
@@ -87,10 +90,18 @@ export function approvalsDir(dataDir: string): string {
 
 /** The command a human runs to decide. */
 export function approvalCommand(actionId: string, kind: ApprovalKind): string {
-  return kind === 'step'
-    ? `firebreak approve ${actionId} (or: firebreak reject ${actionId} --reason "...")`
-    : `firebreak approve ${actionId} --key-env <VAR holding a Safe owner's key>`;
+  if (kind === 'step')
+    return `firebreak approve ${actionId} (or: firebreak reject ${actionId} --reason "...")`;
+  if (kind === 'timelock')
+    return `firebreak reject ${actionId} --reason "..." (cancels the timelock operation)`;
+  return `firebreak approve ${actionId} --key-env <VAR holding a Safe owner's key>`;
 }
+
+const KIND_LABEL: Record<ApprovalKind, string> = {
+  step: 'approval',
+  'safe-signatures': 'Safe signatures',
+  timelock: 'timelock operation, reject cancels it',
+};
 
 /** Writes a decision into the inbox atomically (a temporary name, then a rename); returns its file. */
 export function dropDecision(dir: string, decision: ApprovalDecision): string {
@@ -187,9 +198,7 @@ export async function checkDecision(
 ): Promise<CheckedDecision> {
   const id = decision.actionId;
   if (!approval) {
-    const ids = awaiting.map(
-      (a) => `${a.actionId} (${a.request.action}, ${a.kind === 'step' ? 'approval' : 'Safe signatures'})`,
-    );
+    const ids = awaiting.map((a) => `${a.actionId} (${a.request.action}, ${KIND_LABEL[a.kind] ?? a.kind})`);
     throw new FirebreakError(
       'ERR_APPROVAL',
       `no action ${id} awaits approval\n    ${ids.length > 0 ? `awaiting: ${ids.join(', ')}` : 'no action awaits approval now'}`,
@@ -207,6 +216,12 @@ export async function checkDecision(
     );
   }
   if (decision.decision === 'reject') return { type: 'reject' };
+  if (approval.kind === 'timelock')
+    throw new FirebreakError(
+      'ERR_APPROVAL',
+      `action ${id} is an operation scheduled in timelock ${approval.request.executor}: it executes by itself once its delay has passed, so there is nothing to approve\n    fix: nothing, to let it execute; \`firebreak reject ${id} --reason "..."\` to cancel it`,
+      { details: { actionId: id } },
+    );
   if (approval.kind === 'step') {
     if (decision.signature !== undefined)
       throw new FirebreakError(

@@ -142,6 +142,11 @@ export function createResponder(options: ResponderOptions): Responder {
   >();
   /** Safe transactions waiting for owners' signatures, by action id. */
   const awaitingSignatures = new Map<string, { plan: ActionPlan; pending: PendingSignatures }>();
+  /** Scheduled operations a person may call off (`firebreak reject`), by action id. */
+  const cancellable = new Map<
+    string,
+    { plan: ActionPlan; cancel: () => Promise<Hex | null>; cancelling: boolean }
+  >();
   const inbox =
     options.actions.location !== undefined && options.actions.location !== 'memory'
       ? join(options.actions.location, APPROVALS_DIR)
@@ -511,6 +516,7 @@ export function createResponder(options: ResponderOptions): Responder {
       }
       if (waiting) {
         if (quorum.signatures) await awaitSignatures(plan, quorum.signatures);
+        else if (quorum.cancel) await offerCancellation(plan, quorum, quorum.cancel);
         if (quorum.outcome) watchQuorum(plan, quorum.outcome, incidentId);
         return;
       }
@@ -538,23 +544,20 @@ export function createResponder(options: ResponderOptions): Responder {
         const result = await outcome;
         if (result === null) return; // shutdown or an unreachable chain: the record stays awaiting-quorum
         const signed = awaitingSignatures.delete(plan.id);
-        if (signed) await closeSignatures(plan.id, result);
-        if (
-          !result.executed &&
-          signed &&
-          (await options.actions.getApproval(plan.id))?.status === 'rejected'
-        ) {
-          // A Safe transaction an owner rejected: final, as a rejected step.
-          await save(plan, 'rejected', { reason: result.reason });
-          await incidents.record(
-            incidentId,
-            'action-refused',
-            `${plan.action} ${result.reason}: not executed`,
-            {
-              actionId: plan.id,
-              approval: 'rejected',
-            },
-          );
+        const offered = cancellable.delete(plan.id);
+        if (signed || offered) await closeApproval(plan.id, result);
+        const approval = signed || offered ? await options.actions.getApproval(plan.id) : undefined;
+        if (!result.executed && approval?.status === 'rejected') {
+          // A Safe transaction an owner rejected, or a timelock operation cancelled on a person's
+          // rejection: final, as a rejected step.
+          const reason = signed
+            ? result.reason
+            : `rejected by ${approval.decidedBy ?? 'unknown'}${approval.reason ? `: ${approval.reason}` : ''} (operation cancelled)`;
+          await save(plan, 'rejected', { reason });
+          await incidents.record(incidentId, 'action-refused', `${plan.action} ${reason}: not executed`, {
+            actionId: plan.id,
+            approval: 'rejected',
+          });
           options.hooks?.onVerified?.({ plan, ok: false, minedBlock: null });
           return;
         }
@@ -917,8 +920,96 @@ export function createResponder(options: ResponderOptions): Responder {
     await publishState();
   };
 
-  /** Closes the approval row of a Safe transaction whose wait ended. */
-  const closeSignatures = async (id: string, result: QuorumOutcome) => {
+  /**
+   * A scheduled operation that executes by itself when its delay has passed: recorded as waiting
+   * (kind `timelock`, no deadline) so that a person can call it off with `firebreak reject`, which
+   * `onBlock` turns into the executor's cancellation. After a restart the stored row is kept (a
+   * rejection taken meanwhile is acted on at the next block).
+   */
+  const offerCancellation = async (
+    plan: ActionPlan,
+    progress: QuorumProgress,
+    cancel: () => Promise<Hex | null>,
+  ) => {
+    const now = common.clock.now();
+    const existing = await options.actions.getApproval(plan.id);
+    if (existing?.kind !== 'timelock') {
+      // An `approve` step's row (approved, then scheduled) becomes the operation's; who approved it
+      // stays in the summary (and on the timeline).
+      const approved =
+        existing?.decidedBy != null
+          ? ` (approved by ${existing.decidedBy}${existing.decidedAt ? ` at ${new Date(existing.decidedAt).toISOString()}` : ''})`
+          : '';
+      await options.actions.upsertApproval({
+        actionId: plan.id,
+        incidentId: plan.incidentId,
+        chainId: plan.chainId,
+        kind: 'timelock',
+        status: 'awaiting',
+        deadline: null,
+        request: {
+          action: plan.action,
+          playbookId: plan.playbookId,
+          executor: String(progress.details.timelock ?? 'timelock'),
+          summary: `${progress.summary}${approved}`,
+        },
+        signatures: [],
+        decidedBy: null,
+        decidedAt: null,
+        reason: null,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await incidents.record(
+        plan.incidentId,
+        'decision',
+        `${plan.action} executes by itself once the timelock's delay has passed; to call it off: ${approvalCommand(plan.id, 'timelock')}`,
+        { actionId: plan.id, approval: 'cancellable', command: approvalCommand(plan.id, 'timelock') },
+        null,
+      );
+    }
+    cancellable.set(plan.id, { plan, cancel, cancelling: false });
+    await publishState();
+  };
+
+  /** Cancels a scheduled operation a person rejected (once; a failure is recorded and tried again next block). */
+  const cancelRejected = async (id: string, block: bigint) => {
+    const entry = cancellable.get(id);
+    if (!entry || entry.cancelling) return;
+    const approval = await options.actions.getApproval(id);
+    if (approval?.status !== 'rejected') return;
+    entry.cancelling = true;
+    const { plan } = entry;
+    const who = `${approval.decidedBy ?? 'unknown'}${approval.reason ? `: ${approval.reason}` : ''}`;
+    try {
+      const hash = await entry.cancel();
+      await incidents.record(
+        plan.incidentId,
+        'decision',
+        hash
+          ? `${plan.action} cancelled in the timelock (tx ${hash}), rejected by ${who}`
+          : `${plan.action} rejected by ${who}, but nothing was pending in the timelock any more`,
+        { actionId: id, approval: 'rejected', by: approval.decidedBy, ...(hash ? { txHash: hash } : {}) },
+        block,
+      );
+    } catch (error) {
+      entry.cancelling = false;
+      common.logger.error(
+        { actionId: id, err: describeError(error) },
+        `cancelling the timelock operation of ${plan.action} failed; trying again next block`,
+      );
+      await incidents.record(
+        plan.incidentId,
+        'action-refused',
+        `${plan.action} was rejected by ${who}, but cancelling its timelock operation failed: ${describeError(error)}; trying again next block`,
+        { actionId: id, approval: 'rejected' },
+        block,
+      );
+    }
+  };
+
+  /** Closes the approval row of a Safe transaction or a timelock operation whose wait ended. */
+  const closeApproval = async (id: string, result: QuorumOutcome) => {
     const approval = await options.actions.getApproval(id);
     if (!approval) return;
     if (approval.status === 'awaiting' || approval.status === 'approved')
@@ -1005,6 +1096,9 @@ export function createResponder(options: ResponderOptions): Responder {
     }
     for (const [id, entry] of awaitingSignatures) {
       if (entry.plan.chainId === event.chainId) await handSignatures(id, event.block.number);
+    }
+    for (const [id, entry] of cancellable) {
+      if (entry.plan.chainId === event.chainId) await cancelRejected(id, event.block.number);
     }
     if (changed || (!statePublished && inbox)) await publishState();
   };

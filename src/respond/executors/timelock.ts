@@ -8,8 +8,8 @@
  * operation scheduled and sends nothing again. The action then waits, as a quorum executor's does
  * (`awaiting-quorum`): the executor watches new blocks, and once a block's timestamp reaches the
  * operation's ready time it executes the batch (`executeBatch`), and the responder verifies the
- * effect. `cancel` removes a scheduled operation (the incident was resolved, or the action
- * rejected): the watch then ends with "not executed", and the action is recorded as failed, saying so.
+ * effect. `cancel` removes a scheduled operation: the responder calls it when a person rejects the
+ * waiting action (`firebreak reject <action-id>`); the watch then ends with "not executed".
  *
  * Before scheduling, each call is simulated as the timelock would make it (a call that would revert
  * when its time comes — the timelock lacks the role, say — is refused now, not after the delay).
@@ -222,6 +222,34 @@ export function createTimelockExecutor(options: TimelockExecutorOptions): Timelo
 
   const describe = (plan: ActionPlan) => plan.calls.map((c) => c.description).join(' + ');
 
+  /** Cancels the plan's operation (see `TimelockExecutor.cancel`). */
+  const cancel = async (plan: ActionPlan): Promise<Hex | null> => {
+    const op = timelockOperation(plan);
+    const readyAt = await timestampOf(op.id);
+    if (readyAt === 0n || readyAt === DONE) return null;
+    const head = await getBlock(client, { blockTag: 'latest' });
+    const call = { to: timelock, abi: timelockExecutorAbi, functionName: 'cancel', args: [op.id] } as const;
+    let gas: bigint;
+    try {
+      gas = await gasLimitFor(client, call, account);
+    } catch (error) {
+      throw new FirebreakError(
+        'ERR_SIMULATION_FAILED',
+        `cancelling operation ${op.id} in timelock ${timelock} would revert: ${firstLine(error)} (does ${me} hold CANCELLER_ROLE?)`,
+        { cause: error },
+      );
+    }
+    const hash = await sendToTimelock(
+      'cancel',
+      [op.id],
+      gas,
+      head.baseFeePerGas,
+      `the cancellation of ${op.id}`,
+    );
+    await receiptOf(hash, 'cancellation');
+    return hash;
+  };
+
   /** Where the operation stands after scheduling: executed already (by anyone), or waiting with a watch. */
   const progress = async (plan: ActionPlan, op: TimelockOperation, at: bigint): Promise<QuorumProgress> => {
     const readyAt = await timestampOf(op.id, at);
@@ -243,6 +271,7 @@ export function createTimelockExecutor(options: TimelockExecutorOptions): Timelo
       summary: `timelock ${timelock}: ${describe(plan)} scheduled as operation ${op.id}, executable from ${new Date(Number(readyAt) * 1000).toISOString()} (chain time ${readyAt})`,
       details,
       outcome: watch(plan, op),
+      cancel: () => cancel(plan),
     };
   };
 
@@ -401,31 +430,6 @@ export function createTimelockExecutor(options: TimelockExecutorOptions): Timelo
         sent.note = `operation ${op.id} of ${plan.action} is scheduled in timelock ${timelock} already: nothing to send`;
       return sent;
     },
-    async cancel(plan) {
-      const op = timelockOperation(plan);
-      const readyAt = await timestampOf(op.id);
-      if (readyAt === 0n || readyAt === DONE) return null;
-      const head = await getBlock(client, { blockTag: 'latest' });
-      const call = { to: timelock, abi: timelockExecutorAbi, functionName: 'cancel', args: [op.id] } as const;
-      let gas: bigint;
-      try {
-        gas = await gasLimitFor(client, call, account);
-      } catch (error) {
-        throw new FirebreakError(
-          'ERR_SIMULATION_FAILED',
-          `cancelling operation ${op.id} in timelock ${timelock} would revert: ${firstLine(error)} (does ${me} hold CANCELLER_ROLE?)`,
-          { cause: error },
-        );
-      }
-      const hash = await sendToTimelock(
-        'cancel',
-        [op.id],
-        gas,
-        head.baseFeePerGas,
-        `the cancellation of ${op.id}`,
-      );
-      await receiptOf(hash, 'cancellation');
-      return hash;
-    },
+    cancel,
   };
 }

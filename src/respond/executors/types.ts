@@ -45,6 +45,12 @@ export interface QuorumProgress {
   outcome?: Promise<QuorumOutcome | null>;
   /** When the quorum waits for people's signatures (a Safe's owners): what they sign, and where theirs go. */
   signatures?: PendingSignatures;
+  /**
+   * When a person may call the wait off (an operation waiting for its timelock's delay): cancels
+   * it on-chain and resolves with the cancelling transaction (null: nothing was pending any more).
+   * `outcome` then settles, not executed.
+   */
+  cancel?: () => Promise<Hex | null>;
 }
 
 /** Signatures a quorum waits for from people (`firebreak approve <id> --key-env VAR`). */
