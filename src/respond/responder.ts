@@ -145,7 +145,7 @@ export function createResponder(options: ResponderOptions): Responder {
   /** Scheduled operations a person may call off (`firebreak reject`), by action id. */
   const cancellable = new Map<
     string,
-    { plan: ActionPlan; cancel: () => Promise<Hex | null>; cancelling: boolean }
+    { plan: ActionPlan; cancel: () => Promise<Hex | null>; cancelling: boolean; failures: number }
   >();
   const inbox =
     options.actions.location !== undefined && options.actions.location !== 'memory'
@@ -968,11 +968,14 @@ export function createResponder(options: ResponderOptions): Responder {
         null,
       );
     }
-    cancellable.set(plan.id, { plan, cancel, cancelling: false });
+    cancellable.set(plan.id, { plan, cancel, cancelling: false, failures: 0 });
     await publishState();
   };
 
-  /** Cancels a scheduled operation a person rejected (once; a failure is recorded and tried again next block). */
+  /**
+   * Cancels a scheduled operation a person rejected. A failure is logged every time and tried again
+   * next block; the timeline says so once.
+   */
   const cancelRejected = async (id: string, block: bigint) => {
     const entry = cancellable.get(id);
     if (!entry || entry.cancelling) return;
@@ -994,10 +997,12 @@ export function createResponder(options: ResponderOptions): Responder {
       );
     } catch (error) {
       entry.cancelling = false;
+      entry.failures += 1;
       common.logger.error(
-        { actionId: id, err: describeError(error) },
+        { actionId: id, err: describeError(error), failures: entry.failures },
         `cancelling the timelock operation of ${plan.action} failed; trying again next block`,
       );
+      if (entry.failures > 1) return;
       await incidents.record(
         plan.incidentId,
         'action-refused',
