@@ -31,6 +31,7 @@ import {
 import { swapExactIn } from '../src/protocols/uniswap-v2/pool';
 import { openStore, type Store } from '../src/store/store';
 import { oracleDeviationConfig } from './support/drill-config';
+import { actionsOf, containedTimeline, timelineOf } from './support/respond-drill';
 import { waitFor } from './support/wait';
 
 const twapAbi = [
@@ -118,9 +119,6 @@ describe('guardian-hub executor: two Firebreak agents, a 2-of-3 GuardianHub, a r
     waitFor(`block ${block} processed by ${agents.length} agent(s)`, 30_000, async () =>
       agents.every((a) => a.processed.has(block)) ? true : undefined,
     );
-  const actionsOf = (store: Store) => store.db.selectFrom('actions').selectAll().execute();
-  const timelineOf = (store: Store) =>
-    store.db.selectFrom('timeline_events').selectAll().orderBy('seq').execute();
   const statusOf = async (store: Store) => (await actionsOf(store)).map((a) => a.status);
   const txCount = (i: number) =>
     getTransactionCount(client(), { address: agentAddress(i), blockTag: 'pending' });
@@ -314,11 +312,7 @@ describe('guardian-hub executor: two Firebreak agents, a 2-of-3 GuardianHub, a r
     await waitFor('the first agent to see the quorum reached', 10_000, async () =>
       (await statusOf(a.store))[0] === 'verified' ? true : undefined,
     );
-    // The record turns verified before the timeline's last entries are written: wait for them.
-    await waitFor('the incident to be contained', 5_000, async () =>
-      (await timelineOf(a.store)).at(-1)?.summary.includes('incident contained') ? true : undefined,
-    );
-    const after = await timelineOf(a.store);
+    const after = await containedTimeline(a.store);
     const reached = after.filter((e) => e.type === 'tx-mined').at(-1)!;
     expect(reached.summary).toContain(
       `executed by agent ${agentAddress(2)}'s confirmation in block ${executedIn}`,

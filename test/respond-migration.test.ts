@@ -32,9 +32,10 @@ import {
   uniswapV2RouterAbi,
 } from '../src/protocols/uniswap-v2/router';
 import { exposedTo } from '../src/respond/actions/liquidity';
-import { openStore, type Store } from '../src/store/store';
+import { openStore } from '../src/store/store';
 import { oracleDeviationConfig } from './support/drill-config';
 import {
+  actionsOf,
   createSafe,
   deploySafeContracts,
   drillSession,
@@ -42,6 +43,7 @@ import {
   manipulatedDrill,
   type SafeDeployment,
   startEngine,
+  timelineOf,
 } from './support/respond-drill';
 
 const E18 = 10n ** 18n;
@@ -198,9 +200,6 @@ describe('liquidity.migrate: protocol-owned liquidity into a RecoveryVault', () 
       chains: oracleDeviationConfig(d.scenario, d.drill.market, d.drill.chain.chainId).chains,
     };
   };
-  const timelineOf = (store: Store) =>
-    store.db.selectFrom('timeline_events').selectAll().orderBy('seq').execute();
-  const actionsOf = (store: Store) => store.db.selectFrom('actions').selectAll().execute();
 
   /** What the holder's LP of a pair pays at the pair's current reserves. */
   const lpShare = async (pair: Hex, holder: Hex) => {

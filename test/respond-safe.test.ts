@@ -39,6 +39,7 @@ import {
   actionsOf,
   approvalRefusal,
   captureLogger,
+  containedTimeline,
   createSafe,
   deploySafeContracts,
   drillSession,
@@ -261,10 +262,7 @@ describe('safe executor: a real Safe 1.4.1 holding the Aave roles', () => {
     const executed = timeline.filter((e) => e.type === 'tx-mined').at(-1)!;
     expect(executed.summary).toContain(`in block ${executedIn}`);
     expect(executed.summary).toContain(`(3 of 3)`);
-    // The record turns verified before the timeline's last entries are written: wait for them.
-    await waitFor('the incident to be contained', 5_000, async () =>
-      (await timelineOf(store)).at(-1)?.summary.includes('incident contained') ? true : undefined,
-    );
+    await containedTimeline(store);
     expect((await store.getApproval(action.id))?.status).toBe('done');
     // Once done, a further approval is refused, saying so.
     await waitFor('the state file to show the approval done', 5_000, async () =>

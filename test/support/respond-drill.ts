@@ -297,6 +297,18 @@ export function drillSession() {
 export const timelineOf = (store: Store) =>
   store.db.selectFrom('timeline_events').selectAll().orderBy('seq').execute();
 
+/**
+ * The timeline once its last entry says the incident is contained. An action's record turns
+ * `verified` just before its last entries are written (the store takes other work between
+ * statements), so a test that saw `verified` waits for them here.
+ */
+export async function containedTimeline(store: Store, ms = 5_000) {
+  return waitFor('the incident to be contained', ms, async () => {
+    const timeline = await timelineOf(store);
+    return timeline.at(-1)?.summary.includes('incident contained') ? timeline : undefined;
+  });
+}
+
 /** Every action record of a store. */
 export const actionsOf = (store: Store) => store.db.selectFrom('actions').selectAll().execute();
 
