@@ -92,11 +92,13 @@ describe('responder: timelock executor and guardrails on a real Aave v3 market',
     buildPlan?: PlanBuilder;
     action?: PlaybookConfig['do'][number]['action'];
     onSent?: (plan: ActionPlan) => void;
+    /** The store of an earlier process (a restart); default: a fresh one. */
+    store?: Store;
   }) => {
     const abort = new AbortController();
     const common = createCommon({ signal: abort.signal });
-    const store = await openStore({ memory: true });
-    opened.push({ store, abort });
+    const store = options.store ?? (await openStore({ memory: true }));
+    if (!options.store) opened.push({ store, abort });
     const incidents = await createIncidentManager(store, common.clock);
     const market = await resolveAaveMarket(client(), drill.market.aave.addressesProvider);
     const playbook = {
@@ -341,6 +343,57 @@ describe('responder: timelock executor and guardrails on a real Aave v3 market',
         expect((await timeline(store)).length).toBe(entries.length);
       } finally {
         abort.abort();
+      }
+    }, 60_000);
+
+    it('a rejection given while the engine is down cancels the operation after the restart', async () => {
+      const first = new AbortController();
+      const sent: ActionPlan[] = [];
+      const { store, respond } = await setup({
+        executor: timelockExecutor(createCommon({ signal: first.signal })),
+        onSent: (p) => sent.push(p),
+      });
+      const second = new AbortController();
+      try {
+        await respond();
+        const plan = sent[0]!;
+        expect((await store.getApproval(plan.id))?.status).toBe('awaiting');
+        first.abort(); // the process stops; its watch ends, the records stay
+        // `firebreak reject` with no engine running writes the decision into the store.
+        await applyDecision(
+          store,
+          { actionId: plan.id, decision: 'reject', by: 'carol', at: Date.now(), reason: 'not now' },
+          Date.now(),
+        );
+        const restarted = await setup({
+          executor: timelockExecutor(createCommon({ signal: second.signal })),
+          store,
+        });
+        await restarted.respond(); // the awaiting-quorum action is taken up again: nothing is re-scheduled
+        await restarted.responder.onBlock(restarted.event);
+        expect(
+          await client().readContract({
+            address: timelock,
+            abi: TIMELOCK.abi,
+            functionName: 'getTimestamp',
+            args: [timelockOperation(plan).id],
+          }),
+        ).toBe(0n);
+        const rejected = await waitFor('the action rejected', 30_000, async () => {
+          const a = await actionOf(store);
+          return a.status === 'rejected' ? a : undefined;
+        });
+        expect(rejected.reason).toMatch(/rejected by carol: not now \(operation cancelled\)/);
+        const summaries = (await timeline(store)).map((e) => e.summary).join('\n');
+        expect(summaries).toMatch(
+          /cancelled in the timelock \(tx 0x[0-9a-f]{64}\), rejected by carol: not now/,
+        );
+        // Scheduled once: the restarted process found the operation and sent nothing.
+        expect(summaries.match(/^sent \d+ tx/gm)).toHaveLength(1);
+        expect(summaries).toMatch(/no transaction from timelock .*is scheduled in timelock/);
+      } finally {
+        first.abort();
+        second.abort();
       }
     }, 60_000);
 
