@@ -26,6 +26,7 @@ import { type Hex, isHex, recoverTypedDataAddress } from 'viem';
 import { FirebreakError } from '../common/errors';
 import { safeTxTypedData } from './executors/safe';
 import type { SafeSigningRequest } from './executors/types';
+import type { ActionPlan } from './types';
 
 export type { SafeSigningRequest } from './executors/types';
 
@@ -66,6 +67,42 @@ export interface Approval {
   reason: string | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A new row for an action that starts waiting: `awaiting`, nobody has decided. */
+export function newApproval(
+  plan: Pick<ActionPlan, 'id' | 'incidentId' | 'chainId' | 'action' | 'playbookId'>,
+  kind: ApprovalKind,
+  wait: {
+    deadline: number | null;
+    executor: string;
+    summary: string;
+    safe?: SafeSigningRequest;
+    signatures?: ApprovalSignature[];
+  },
+  now: number,
+): Approval {
+  return {
+    actionId: plan.id,
+    incidentId: plan.incidentId,
+    chainId: plan.chainId,
+    kind,
+    status: 'awaiting',
+    deadline: wait.deadline,
+    request: {
+      action: plan.action,
+      playbookId: plan.playbookId,
+      executor: wait.executor,
+      summary: wait.summary,
+      ...(wait.safe ? { safe: wait.safe } : {}),
+    },
+    signatures: wait.signatures ?? [],
+    decidedBy: null,
+    decidedAt: null,
+    reason: null,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 /** One decision, as the CLI writes it. */

@@ -19,6 +19,7 @@ import {
   type Approval,
   applyDecision,
   approvalCommand,
+  newApproval,
   removeDecision,
   takeDecisions,
   writeApprovalsState,
@@ -652,26 +653,16 @@ export function createResponder(options: ResponderOptions): Responder {
       existing !== undefined && (existing.status === 'awaiting' || existing.status === 'approved');
     const approval: Approval = resumed
       ? existing
-      : {
-          actionId: plan.id,
-          incidentId: plan.incidentId,
-          chainId: plan.chainId,
-          kind: 'step',
-          status: 'awaiting',
-          deadline: now + timeout * 1000,
-          request: {
-            action: plan.action,
-            playbookId: plan.playbookId,
+      : newApproval(
+          plan,
+          'step',
+          {
+            deadline: now + timeout * 1000,
             executor: executor.id,
             summary: plan.calls.map((c) => c.description).join(' + '),
           },
-          signatures: [],
-          decidedBy: null,
-          decidedAt: null,
-          reason: null,
-          createdAt: now,
-          updatedAt: now,
-        };
+          now,
+        );
     if (!resumed) await options.actions.upsertApproval(approval);
     const deadline = approval.deadline ?? now + timeout * 1000;
     const until = new Date(deadline).toISOString();
@@ -765,27 +756,18 @@ export function createResponder(options: ResponderOptions): Responder {
     const approval: Approval = same
       ? // A row written before Safe transactions had deadlines gets one from now.
         { ...existing, deadline: existing.deadline ?? deadline }
-      : {
-          actionId: plan.id,
-          incidentId: plan.incidentId,
-          chainId: plan.chainId,
-          kind: 'safe-signatures',
-          status: 'awaiting',
-          deadline,
-          request: {
-            action: plan.action,
-            playbookId: plan.playbookId,
+      : newApproval(
+          plan,
+          'safe-signatures',
+          {
+            deadline,
             executor: pending.request.safe,
             summary: plan.calls.map((c) => c.description).join(' + '),
             safe: pending.request,
+            signatures: agents,
           },
-          signatures: agents,
-          decidedBy: null,
-          decidedAt: null,
-          reason: null,
-          createdAt: now,
-          updatedAt: now,
-        };
+          now,
+        );
     if (!same || existing.deadline === null) await options.actions.upsertApproval(approval);
     awaitingSignatures.set(plan.id, { plan, pending });
     const missing = pending.request.threshold - approval.signatures.length;
@@ -940,26 +922,18 @@ export function createResponder(options: ResponderOptions): Responder {
         existing?.decidedBy != null
           ? ` (approved by ${existing.decidedBy}${existing.decidedAt ? ` at ${new Date(existing.decidedAt).toISOString()}` : ''})`
           : '';
-      await options.actions.upsertApproval({
-        actionId: plan.id,
-        incidentId: plan.incidentId,
-        chainId: plan.chainId,
-        kind: 'timelock',
-        status: 'awaiting',
-        deadline: null,
-        request: {
-          action: plan.action,
-          playbookId: plan.playbookId,
-          executor: String(progress.details.timelock ?? 'timelock'),
-          summary: `${progress.summary}${approved}`,
-        },
-        signatures: [],
-        decidedBy: null,
-        decidedAt: null,
-        reason: null,
-        createdAt: now,
-        updatedAt: now,
-      });
+      await options.actions.upsertApproval(
+        newApproval(
+          plan,
+          'timelock',
+          {
+            deadline: null,
+            executor: String(progress.details.timelock ?? 'timelock'),
+            summary: `${progress.summary}${approved}`,
+          },
+          now,
+        ),
+      );
       await incidents.record(
         plan.incidentId,
         'decision',
