@@ -3,7 +3,7 @@
 // Each bench/<name>.bench.ts exports `run(ctx)` returning metrics; this harness prints a table and
 // writes bench/results/<name>.json with the machine, the date and the command to reproduce it.
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { register } from 'tsx/esm/api';
@@ -29,12 +29,16 @@ for (const name of names) {
   console.log(`\n== bench ${name} ==`);
   const mod = await import(pathToFileURL(join(benchDir, `${name}.bench.ts`)).href);
   const started = performance.now();
+  // The machine's 1-minute load average before and after: a shared machine's load moves the tails.
+  const loadBefore = loadavg()[0];
   const metrics = await mod.run({ log: (m) => console.log(`  ${m}`) });
+  const load = { before: Math.round(loadBefore * 100) / 100, after: Math.round(loadavg()[0] * 100) / 100 };
   const result = {
     name,
     command: `npm run bench -- ${name}`,
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
+    loadAverage1m: load,
     seconds: Math.round((performance.now() - started) / 100) / 10,
     metrics,
   };
@@ -54,6 +58,8 @@ for (const name of names) {
   const fmt = (r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ');
   console.log(fmt(head));
   for (const r of rows) console.log(fmt(r));
-  console.log(`  (${result.seconds} s; written to bench/results/${name}.json)`);
+  console.log(
+    `  (${result.seconds} s; load average ${load.before} → ${load.after}; written to bench/results/${name}.json)`,
+  );
 }
 process.exitCode = failed ? 1 : 0;
