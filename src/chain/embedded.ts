@@ -295,6 +295,7 @@ function wrapProvider(edr: EdrProviderLike, steady = false, automine = true): EI
   // The steady clock: whether the caller chose the next block's timestamp, and time it added.
   let explicitNext = false;
   let increase = 0n;
+  let mining: Promise<unknown> = Promise.resolve();
   // A request that mines a block whose timestamp nobody chose (`hardhat_mine`: the first of its blocks).
   const mines = (method: string, params: unknown[]) =>
     (method === 'evm_mine' && params.length === 0) ||
@@ -321,20 +322,25 @@ function wrapProvider(edr: EdrProviderLike, steady = false, automine = true): EI
           increase = 0n;
           break;
       }
-      const mining = mines(args.method, params);
-      if (mining && !explicitNext) {
-        const latest = (await call('eth_getBlockByNumber', ['latest', false])) as { timestamp: Hex };
-        const next = BigInt(latest.timestamp) + 1n + increase;
-        await call('evm_setNextBlockTimestamp', [`0x${next.toString(16)}`]);
-      }
-      try {
-        return await call(args.method, params);
-      } finally {
-        if (mining) {
+      if (!mines(args.method, params)) return call(args.method, params);
+      // One mining request at a time: reading the latest timestamp, setting the next and mining are
+      // one step, or two requests at once (a test's mine, a transaction automined through the HTTP
+      // server) would both set the same timestamp and the second block would be refused.
+      const mined = mining.then(async () => {
+        try {
+          if (!explicitNext) {
+            const latest = (await call('eth_getBlockByNumber', ['latest', false])) as { timestamp: Hex };
+            const next = BigInt(latest.timestamp) + 1n + increase;
+            await call('evm_setNextBlockTimestamp', [`0x${next.toString(16)}`]);
+          }
+          return await call(args.method, params);
+        } finally {
           explicitNext = false;
           increase = 0n;
         }
-      }
+      });
+      mining = mined.catch(() => undefined);
+      return mined;
     },
     on: (event: string, listener: (...a: unknown[]) => void) => {
       edr.on(event, listener);
