@@ -105,6 +105,11 @@ export function newApproval(
   };
 }
 
+/** "rejected by <who>[: <reason>]", of a rejected approval. */
+export function rejection(approval: Pick<Approval, 'decidedBy' | 'reason'>): string {
+  return `rejected by ${approval.decidedBy ?? 'unknown'}${approval.reason ? `: ${approval.reason}` : ''}`;
+}
+
 /** One decision, as the CLI writes it. */
 export interface ApprovalDecision {
   actionId: string;

@@ -20,6 +20,7 @@ import {
   applyDecision,
   approvalCommand,
   newApproval,
+  rejection,
   removeDecision,
   takeDecisions,
   writeApprovalsState,
@@ -551,9 +552,7 @@ export function createResponder(options: ResponderOptions): Responder {
         if (!result.executed && approval?.status === 'rejected') {
           // A Safe transaction an owner rejected, or a timelock operation cancelled on a person's
           // rejection: final, as a rejected step.
-          const reason = signed
-            ? result.reason
-            : `rejected by ${approval.decidedBy ?? 'unknown'}${approval.reason ? `: ${approval.reason}` : ''} (operation cancelled)`;
+          const reason = signed ? result.reason : `${rejection(approval)} (operation cancelled)`;
           await save(plan, 'rejected', { reason });
           await incidents.record(incidentId, 'action-refused', `${plan.action} ${reason}: not executed`, {
             actionId: plan.id,
@@ -814,9 +813,7 @@ export function createResponder(options: ResponderOptions): Responder {
     const approval = await options.actions.getApproval(id);
     if (!entry || !approval) return;
     if (approval.status === 'rejected') {
-      entry.pending.cancel(
-        `rejected by ${approval.decidedBy ?? 'unknown'}${approval.reason ? `: ${approval.reason}` : ''}`,
-      );
+      entry.pending.cancel(rejection(approval));
       return;
     }
     const { plan, pending } = entry;
@@ -957,15 +954,15 @@ export function createResponder(options: ResponderOptions): Responder {
     if (approval?.status !== 'rejected') return;
     entry.cancelling = true;
     const { plan } = entry;
-    const who = `${approval.decidedBy ?? 'unknown'}${approval.reason ? `: ${approval.reason}` : ''}`;
+    const rejected = rejection(approval);
     try {
       const hash = await entry.cancel();
       await incidents.record(
         plan.incidentId,
         'decision',
         hash
-          ? `${plan.action} cancelled in the timelock (tx ${hash}), rejected by ${who}`
-          : `${plan.action} rejected by ${who}, but nothing was pending in the timelock any more`,
+          ? `${plan.action} cancelled in the timelock (tx ${hash}), ${rejected}`
+          : `${plan.action} ${rejected}, but nothing was pending in the timelock any more`,
         { actionId: id, approval: 'rejected', by: approval.decidedBy, ...(hash ? { txHash: hash } : {}) },
         block,
       );
@@ -980,7 +977,7 @@ export function createResponder(options: ResponderOptions): Responder {
       await incidents.record(
         plan.incidentId,
         'action-refused',
-        `${plan.action} was rejected by ${who}, but cancelling its timelock operation failed: ${describeError(error)}; trying again next block`,
+        `${plan.action} was ${rejected}, but cancelling its timelock operation failed: ${describeError(error)}; trying again next block`,
         { actionId: id, approval: 'rejected' },
         block,
       );
@@ -1043,7 +1040,7 @@ export function createResponder(options: ResponderOptions): Responder {
       } else if (approval?.status === 'rejected') {
         awaitingApproval.delete(id);
         changed = true;
-        const reason = `rejected by ${approval.decidedBy ?? 'unknown'}${approval.reason ? `: ${approval.reason}` : ''}`;
+        const reason = rejection(approval);
         await save(plan, 'rejected', { reason });
         await incidents.record(
           plan.incidentId,
