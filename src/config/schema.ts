@@ -61,6 +61,12 @@ export const chainConfig = z.strictObject({
   startBlock: z.number().int().min(0).optional(),
   /** Independent endpoints that must agree on a block hash and the reads behind an action before it is taken. */
   quorum: z.number().int().min(1).default(1),
+  /**
+   * Follow the chain's pending transactions (a subscription when the chain pushes, else a
+   * pending-transaction filter polled over `rpc`) so that a containing action outbids pending
+   * transactions that touch what it protects (priority mode; docs/playbooks.md).
+   */
+  mempool: z.boolean().default(false),
 });
 
 export const marketConfig = z.strictObject({

@@ -326,6 +326,8 @@ export function drillEngineConfig(
         maxBlockRange: 500,
         concurrency: 4,
         quorum: 1,
+        // Priority mode: the engine outbids the pending transactions that touch the market.
+        mempool: scenario.response.mempool,
       },
     ],
     markets: [

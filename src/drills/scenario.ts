@@ -417,6 +417,11 @@ export const scenarioSchema = z.strictObject({
         .enum(['aave-v3.contain-collateral', 'aave-v3.pause-reserve'])
         .default('aave-v3.contain-collateral'),
       priorityFeeGwei: positive.default(50),
+      /**
+       * The engine follows the chain's pending transactions and outbids those touching the market
+       * (priority mode): the actors' next transactions wait there while the engine responds.
+       */
+      mempool: z.boolean().default(false),
     })
     .prefault({}),
   score: z

@@ -76,6 +76,7 @@ import { withoutYielding } from '../store/pglite-dialect';
 import { listActions, type StoreDb, storeActions } from '../store/store';
 import { warmStore } from '../store/warm';
 import { buildDetectors } from './detectors';
+import { createPriorityFeeds } from './priority-feed';
 
 /** Processed-block rows kept per chain below the finalized head (about two weeks of mainnet)... */
 const PROCESSED_BLOCKS_KEPT = 100_000n;
@@ -241,6 +242,19 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       );
   };
   const clientForChainId = new Map(config.chains.map((c) => [c.id, chainOf(c.name).client]));
+  // Priority mode: the pending transactions of the chains configured with `mempool: true`.
+  const feeds = createPriorityFeeds({
+    config,
+    chains: new Map(
+      [...options.chains].map(([name, c]) => [
+        name,
+        { client: c.client, ...(c.provider ? { provider: c.provider } : {}), live: !c.source },
+      ]),
+    ),
+    markets,
+    executors,
+    common: { ...common, signal },
+  });
   const responder: Responder = createResponder({
     playbooks: config.playbooks,
     detectorIds: [
@@ -261,6 +275,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       ledger: { ...storeActions(options.store.db), getAction: (id) => options.store.getAction(id) },
     },
     confirm: confirmEvidence,
+    outbid: feeds.outbid,
     common,
     ...(options.hooks ? { hooks: options.hooks } : {}),
   });
@@ -410,6 +425,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     const chain = chainOf(chainName);
     const ahead = readAheads.get(chainName);
     ahead?.begin(event.block);
+    feeds.blockSeen(chainName, event);
     // With a quorum to meet, the view reads through a recorder so the reads can be confirmed later.
     const recorder =
       chain.pool && (quorumOf.get(event.chainId)?.quorum ?? 1) > 1

@@ -41,6 +41,7 @@ import {
   guardrailPolicy,
 } from './guardrails';
 import { type Cooldowns, createCooldowns, type Decision, decide } from './playbooks';
+import { type Outbid, outbidDetails, outbidSummary } from './priority';
 import type { ActionPlan, ActionRecord, ActionStatus } from './types';
 
 export interface ActionRepository {
@@ -83,6 +84,11 @@ export interface ResponderOptions {
   guardrails: GuardrailSettings;
   /** Confirms a plan's evidence (block hash, state reads) with independent endpoints before anything is sent; throws to hold it. */
   confirm?(plan: ActionPlan, event: BlockEvent): Promise<void>;
+  /**
+   * Priority mode (`priority.ts`): the pending transactions this plan must beat into the block and
+   * the price to beat, or undefined to price as the executor's fee policy says.
+   */
+  outbid?(plan: ActionPlan, decision: Decision): Outbid | undefined;
   common: Common;
   hooks?: ResponderHooks;
 }
@@ -105,11 +111,6 @@ export interface Responder {
   settled(): Promise<void>;
 }
 
-/** How a response to this block's findings prices its transactions (the send's fee context). */
-function pricing(event: BlockEvent): { baseFeePerGas: bigint | null } {
-  return { baseFeePerGas: event.block.baseFeePerGas ?? null };
-}
-
 export function actionId(decision: Decision): string {
   const { playbook, stepIndex, step, result } = decision;
   // A timelock action acts on one queued operation: two operations on one subject are two actions.
@@ -127,6 +128,15 @@ export function createResponder(options: ResponderOptions): Responder {
   /** Consecutive failures per action id: a transient failure retries next block, a lasting one waits out the cooldown. */
   const failures = new Map<string, number>();
   const MAX_QUICK_RETRIES = 3;
+  /** How a response to this block's findings prices its transactions (the send's fee context). */
+  const pricing = (
+    event: BlockEvent,
+    plan: ActionPlan,
+    decision: Decision,
+  ): { baseFeePerGas: bigint | null; outbid?: Outbid } => {
+    const outbid = options.outbid?.(plan, decision);
+    return { baseFeePerGas: event.block.baseFeePerGas ?? null, ...(outbid ? { outbid } : {}) };
+  };
   const retrySoon = (decision: Decision, id: string) => {
     const n = (failures.get(id) ?? 0) + 1;
     failures.set(id, n);
@@ -314,7 +324,7 @@ export function createResponder(options: ResponderOptions): Responder {
     // record are checked and written (the kill-switch refuses everything, so nothing runs then).
     const simulation =
       executor && !options.guardrails.killSwitch
-        ? (ahead?.simulation ?? executor.simulate(plan, pricing(event)))
+        ? (ahead?.simulation ?? executor.simulate(plan, pricing(event, plan, decision)))
         : undefined;
     simulation?.catch(() => undefined);
     await decided;
@@ -354,7 +364,7 @@ export function createResponder(options: ResponderOptions): Responder {
     await save(plan, 'planned', {}, { record: previous });
     let gas: bigint[];
     try {
-      gas = await (simulation ?? executor.simulate(plan, pricing(event)));
+      gas = await (simulation ?? executor.simulate(plan, pricing(event, plan, decision)));
     } catch (error) {
       retrySoon(decision, plan.id); // the state may change: retry next block, a few times
       await stop(plan, 'refused', describeError(error), {
@@ -412,9 +422,11 @@ export function createResponder(options: ResponderOptions): Responder {
     const incidentId = plan.incidentId;
     const block = event.block.number;
     let sent: SentAction;
+    // Read again at the send: pending transactions seen since the simulation count too.
+    const priced = pricing(event, plan, decision);
     try {
       sent = await executor.send(plan, gas, {
-        ...pricing(event),
+        ...priced,
         // Replacements, rebroadcasts and a fee cap that stops a bump go on the timeline as they happen.
         onProgress: (e) =>
           void incidents
@@ -467,8 +479,12 @@ export function createResponder(options: ResponderOptions): Responder {
       await incidents.record(
         incidentId,
         'tx-sent',
-        `sent ${sent.txHashes.length} tx from ${executor.id} (${executor.address}): ${plan.calls.map((c) => c.description).join(', ')}${sent.note ? ` (${sent.note})` : ''}`,
-        { actionId: plan.id, txHashes: sent.txHashes },
+        `sent ${sent.txHashes.length} tx from ${executor.id} (${executor.address}): ${plan.calls.map((c) => c.description).join(', ')}${sent.note ? ` (${sent.note})` : priced.outbid ? ` (${outbidSummary(priced.outbid)})` : ''}`,
+        {
+          actionId: plan.id,
+          txHashes: sent.txHashes,
+          ...(priced.outbid ? { outbid: outbidDetails(priced.outbid) } : {}),
+        },
         block,
       );
     }
@@ -1092,7 +1108,7 @@ export function createResponder(options: ResponderOptions): Responder {
         const executor = options.executors.get(decision.step.executor);
         if (!executor) continue;
         const plan = options.buildPlan(decision, id, event);
-        const simulation = plan.then((p) => (p ? executor.simulate(p, pricing(event)) : []));
+        const simulation = plan.then((p) => (p ? executor.simulate(p, pricing(event, p, decision)) : []));
         plan.catch(() => undefined); // `respond` sees the failure when it takes the plan up
         simulation.catch(() => undefined);
         early.set(id, { blockHash: event.block.hash, plan, simulation });

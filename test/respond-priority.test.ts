@@ -1,0 +1,65 @@
+// Priority mode fed by the mempool: the Inverse Finance drill (real Aave v3 and Uniswap v2 on the
+// embedded chain) with an attacker who pays a 120 gwei tip for its borrows, above the guardian's
+// 50 gwei. The block builder orders by tip, so the containing transactions land first only when the
+// engine sees the borrows waiting in the mempool and outbids them.
+import { parseGwei } from 'viem';
+import { getTransaction, getTransactionReceipt } from 'viem/actions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCommon } from '../src/common/common';
+import { type PreparedDrill, prepareDrill, type RunResult, runScenario } from '../src/drills/runner';
+import { loadScenario, type Scenario } from '../src/drills/scenario';
+
+const ATTACKER_TIP_GWEI = 120;
+const base = loadScenario('scenarios/inverse-finance-2022.yaml');
+const variant = (mempool: boolean): Scenario => ({
+  ...base,
+  chain: { ...base.chain, actorPriorityFeeGwei: ATTACKER_TIP_GWEI },
+  response: { ...base.response, mempool },
+});
+
+describe('priority mode: outbidding an attacker who tips more than the guardian', () => {
+  const common = createCommon();
+  let prepared: PreparedDrill;
+  let blind: RunResult;
+  let watching: RunResult;
+  const borrowsOf = (r: RunResult) => r.steps.filter((s) => s.label === 'borrow');
+  const sentEntry = (r: RunResult) =>
+    r.timeline.find((e) => e.type === 'tx-sent' && /Freeze the INV/.test(e.summary));
+
+  beforeAll(async () => {
+    prepared = await prepareDrill(variant(true));
+    const snapshot = await prepared.chain.snapshot();
+    blind = await runScenario('protected', prepared, variant(false), { budget: 12_000, common });
+    await prepared.chain.revert(snapshot);
+    watching = await runScenario('protected', prepared, variant(true), { budget: 12_000, common });
+  }, 240_000);
+  afterAll(() => prepared?.chain.close());
+
+  it('without the mempool, the containing transactions land behind the borrows: the market loses', () => {
+    expect(sentEntry(blind)?.summary).not.toMatch(/outbidding/);
+    for (const b of borrowsOf(blind)) expect(b.status).toEqual(['success']);
+    expect(blind.lossUsd).toBeGreaterThanOrEqual(1_000_000);
+  });
+
+  it('following the mempool, the engine outbids the waiting borrows and they revert', async () => {
+    const entry = sentEntry(watching)!;
+    expect(entry.summary).toMatch(/outbidding \d+ pending tx .*tip 120 gwei/);
+    const outbid = entry.data.outbid as { hashes: string[]; maxPriorityFeePerGas: string };
+    const borrowHashes = borrowsOf(watching).flatMap((s) => s.txs.map((t) => t.hash));
+    expect(borrowHashes.length).toBe(2);
+    for (const h of borrowHashes) expect(outbid.hashes).toContain(h);
+    expect(BigInt(outbid.maxPriorityFeePerGas)).toBe(parseGwei(String(ATTACKER_TIP_GWEI)));
+
+    // Priced strictly above the borrows, and mined ahead of them in the same block.
+    const txHashes = entry.data.txHashes as `0x${string}`[];
+    const ours = await Promise.all(txHashes.map((hash) => getTransaction(prepared.chain.client, { hash })));
+    for (const tx of ours) expect(tx.maxPriorityFeePerGas!).toBeGreaterThan(parseGwei('120'));
+    const oursMined = await getTransactionReceipt(prepared.chain.client, { hash: txHashes.at(-1)! });
+    for (const b of borrowsOf(watching)) {
+      expect(b.status).toEqual(['reverted']);
+      expect(b.txs[0]!.block).toBe(oursMined.blockNumber);
+      expect(b.txs[0]!.index).toBeGreaterThan(oursMined.transactionIndex);
+    }
+    expect(watching.lossUsd).toBeLessThanOrEqual(0.1 * blind.lossUsd);
+  });
+});
