@@ -25,15 +25,19 @@ import { deriveKeys } from '../src/chain/embedded';
 import { decideAction } from '../src/cli/approve';
 import { type Clock, createCommon } from '../src/common/common';
 import type { Logger } from '../src/common/logger';
+import { freezeReserve } from '../src/protocols/aave-v3/actions';
 import { readReserveConfiguration } from '../src/protocols/aave-v3/reader';
 import { approvalsDir, readApprovalsState } from '../src/respond/approvals';
 import {
+  createSafeExecutor,
   multiSendCallOnlyAbi,
   ON_CHAIN_APPROVAL,
   preValidatedSignature,
   safeAbi,
 } from '../src/respond/executors/safe';
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../src/respond/responder';
+import type { ActionPlan } from '../src/respond/types';
+import { storeTxJournal } from '../src/store/executor-txs';
 import { openStore, type Store } from '../src/store/store';
 import {
   actionsOf,
@@ -206,6 +210,68 @@ describe('safe executor: a real Safe 1.4.1 holding the Aave roles', () => {
     expect(mined.summary).toContain(address(1));
     expect(timeline.some((e) => e.type === 'effect-verified')).toBe(true);
     await engine.stop();
+  }, 60_000);
+
+  it('a restart while execTransaction is pending follows the journaled one instead of sending a second', async () => {
+    await d.drill.chain.setAutomine(true);
+    await handRolesTo(d, safe2of3);
+    await d.drill.chain.setAutomine(false);
+    const store = await openStore({ memory: true });
+    const journal = storeTxJournal(store.db);
+    const executor = () =>
+      createSafeExecutor({
+        id: 'treasury-safe',
+        client: client(),
+        chainId: d.drill.chain.chainId,
+        safe: safe2of3,
+        multiSend: contracts.multiSend,
+        privateKeys: [keys[0]!, keys[1]!],
+        priorityFeeGwei: 2,
+        maxFeeGwei: 1000,
+        journal,
+        dryRun: false,
+        receiptPollMs: 5,
+        common,
+      });
+    const plan: ActionPlan = {
+      id: 'safe-restart-freeze',
+      action: 'aave-v3.freeze-reserve',
+      chainId: d.drill.chain.chainId,
+      incidentId: 'incident',
+      playbookId: 'playbook',
+      riskReducing: true,
+      calls: [freezeReserve(d.drill.market.aave, d.inv) as ActionPlan['calls'][number]],
+      effects: [],
+      blastRadius: '',
+    };
+    try {
+      const first = executor();
+      const sent = await first.send(plan, await first.simulate(plan), { baseFeePerGas: null });
+      expect(sent.txHashes).toHaveLength(1);
+      expect(await agentTxs()).toBe(1);
+      const journaled = await store.db.selectFrom('executor_txs').selectAll().execute();
+      expect(journaled.map((r) => [r.action_id, r.status, r.hashes])).toEqual([
+        [plan.id, 'pending', sent.txHashes],
+      ]);
+
+      // The process restarts before it is mined: the Safe's nonce has not moved, the agents sign the
+      // same transaction, and the journal hands back the execTransaction already sent.
+      const second = executor();
+      await second.resume!();
+      const again = await second.send(plan, await second.simulate(plan), { baseFeePerGas: null });
+      expect(again.txHashes).toEqual(sent.txHashes);
+      expect(again.resumed).toBe(true);
+      expect(await agentTxs()).toBe(1);
+
+      await d.drill.chain.mine();
+      const [a, b] = await Promise.all([sent.receipts, again.receipts]);
+      expect(a[0]!.transactionHash).toBe(b[0]!.transactionHash);
+      expect((await again.quorum)?.executed).toBe(true);
+      expect(await nonceOf(safe2of3)).toBe(1n);
+      expect(await invConfig()).toMatchObject({ isFrozen: true });
+    } finally {
+      await store.close();
+    }
   }, 60_000);
 
   it('a 3-of-5 Safe with two agent keys waits, and completes when a third owner approves through the CLI', async () => {

@@ -579,6 +579,8 @@ export const executorConfig = z.discriminatedUnion('type', [
     multiSend: address.default('0x9641d764fc13c8b624c04430c7356c1c7c8102e2'),
     priorityFeeGwei: z.number().positive().default(50),
     maxFeeGwei: z.number().positive().default(500),
+    /** For `execTransaction`, sent by the first key. */
+    ...feeBumpFields,
     dryRun: z.boolean().default(false),
   }),
   /**

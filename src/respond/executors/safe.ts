@@ -27,23 +27,16 @@ import {
   pad,
   parseAbi,
   parseEventLogs,
-  parseGwei,
   size,
   zeroAddress,
 } from 'viem';
 import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
-import {
-  getBlock,
-  getBytecode,
-  getTransactionCount,
-  readContract,
-  sendRawTransaction,
-  waitForTransactionReceipt,
-} from 'viem/actions';
-import { signCall } from '../../chain/transactions';
+import { getBlock, getBytecode, readContract } from 'viem/actions';
 import type { Common } from '../../common/common';
 import { describeError, FirebreakError } from '../../common/errors';
 import type { ActionPlan } from '../types';
+import { keySender } from './eoa';
+import { memoryTxJournal, type TxJournal } from './nonce';
 import { firstLine, gasLimitFor } from './simulate';
 import type {
   Executor,
@@ -52,6 +45,7 @@ import type {
   QuorumProgress,
   SafeSigningRequest,
   SafeTxFields,
+  SendContext,
   SentAction,
 } from './types';
 
@@ -170,6 +164,12 @@ export interface SafeExecutorOptions {
   privateKeys: Hex[];
   priorityFeeGwei: number;
   maxFeeGwei: number;
+  /** Replace a stuck `execTransaction` not mined after this many blocks (default 2). */
+  bumpAfterBlocks?: number;
+  /** Raise of both fee fields per replacement, percent (default 12.5). */
+  bumpPercent?: number;
+  /** Where the payer's transactions are journaled before their broadcast (default: in memory). */
+  journal?: TxJournal;
   dryRun: boolean;
   receiptPollMs: number;
   common: Common;
@@ -184,8 +184,18 @@ export function createSafeExecutor(options: SafeExecutorOptions): Executor {
   const { client, safe, common } = options;
   const agents = options.privateKeys.map((k) => privateKeyToAccount(k));
   const payer = agents[0]!;
-  const tip = parseGwei(String(options.priorityFeeGwei));
-  const feeCap = parseGwei(String(options.maxFeeGwei));
+  // The payer's transactions go through the shared sender: nonce journal, fee bumps, restarts.
+  const journal = options.journal ?? memoryTxJournal();
+  const sender = keySender({ ...options, journal }, payer);
+  /**
+   * The `execTransaction` this action already sent and the chain has not mined yet (a process that
+   * restarted after the broadcast): the send follows it. Estimating another would revert (GS026),
+   * since against the pending state the Safe's nonce has moved past the agents' signatures.
+   */
+  const sentBefore = async (actionId: string) =>
+    (await journal.forAction(options.chainId, payer.address, actionId)).find(
+      (tx) => tx.status === 'pending' && tx.to.toLowerCase() === safe.toLowerCase(),
+    );
   const prepared = new Map<string, Prepared>();
 
   const read = async () => {
@@ -296,58 +306,51 @@ export function createSafeExecutor(options: SafeExecutorOptions): Executor {
     }
   };
 
-  const fees = (baseFeePerGas: bigint | null) => {
-    const baseFee = baseFeePerGas ?? parseGwei('1');
-    let maxFeePerGas = baseFee * 2n + tip;
-    if (maxFeePerGas > feeCap) maxFeePerGas = feeCap;
-    return { maxFeePerGas, maxPriorityFeePerGas: tip < maxFeePerGas ? tip : maxFeePerGas };
-  };
-
-  /** Sends `execTransaction` from the payer key; the receipt must carry the Safe's ExecutionSuccess. */
+  /**
+   * Sends `execTransaction` from the payer key through the sender (journaled before its broadcast,
+   * fee-bumped while stuck; after a restart the journaled one is followed, not sent twice). The
+   * receipt must carry the Safe's ExecutionSuccess for this Safe transaction.
+   */
   const execute = async (
+    actionId: string,
     request: SafeSigningRequest,
     signatures: Hex,
     gas: bigint,
-    baseFee: bigint | null,
+    ctx: Pick<SendContext, 'baseFeePerGas' | 'outbid' | 'onProgress'> | null,
   ) => {
     // Outside a block's response (owners' signatures arrive later), price from the latest block.
-    const base = baseFee ?? (await getBlock(client, { blockTag: 'latest' })).baseFeePerGas ?? null;
-    const serialized = await signCall(payer, execCall(request, signatures) as never, {
-      chainId: options.chainId,
-      nonce: await getTransactionCount(client, { address: payer.address, blockTag: 'pending' }),
+    const baseFeePerGas =
+      ctx?.baseFeePerGas ?? (await getBlock(client, { blockTag: 'latest' })).baseFeePerGas ?? null;
+    const call = execCall(request, signatures);
+    const item = {
+      to: safe,
+      data: encodeFunctionData(call as Parameters<typeof encodeFunctionData>[0]),
       gas,
-      ...fees(base),
-    });
-    let hash: Hex;
+      description: `execTransaction of Safe tx ${request.safeTxHash}`,
+    };
+    let sent: Awaited<ReturnType<typeof sender.send>>;
     try {
-      hash = await sendRawTransaction(client, { serializedTransaction: serialized });
+      sent = await sender.send(actionId, [item], { ...ctx, baseFeePerGas });
     } catch (error) {
       throw new FirebreakError(
         'ERR_TX_FAILED',
         `sending execTransaction to Safe ${safe} failed: ${firstLine(error)}`,
-        {
-          cause: error,
-          retryable: true,
-        },
+        { cause: error, retryable: true },
       );
     }
-    const receipt = waitForTransactionReceipt(client, {
-      hash,
-      pollingInterval: options.receiptPollMs,
-      timeout: 600_000,
-    }).then((r) => {
+    const receipt = sent.receipts[0]!.then((r) => {
       const ok = parseEventLogs({ abi: safeAbi, eventName: 'ExecutionSuccess', logs: r.logs }).some(
         (l) => l.address.toLowerCase() === safe.toLowerCase() && l.args.txHash === request.safeTxHash,
       );
       if (r.status !== 'success' || !ok)
         throw new FirebreakError(
           'ERR_TX_FAILED',
-          `execTransaction ${hash} on Safe ${safe} did not execute Safe tx ${request.safeTxHash} (block ${r.blockNumber}, status ${r.status})`,
+          `execTransaction ${r.transactionHash} on Safe ${safe} did not execute Safe tx ${request.safeTxHash} (block ${r.blockNumber}, status ${r.status})`,
         );
       return r;
     });
     receipt.catch(() => undefined);
-    return { hash, receipt };
+    return { sent, hash: sent.txHashes[0]!, receipt };
   };
 
   const describeSigners = (signatures: readonly { signer: Hex }[]) =>
@@ -397,18 +400,18 @@ export function createSafeExecutor(options: SafeExecutorOptions): Executor {
           const packed = packSignatures(collected, request.threshold);
           await simulateCalls(plan);
           const gas = await execGas(request, packed);
-          const { hash, receipt } = await execute(request, packed, gas, null);
+          const { receipt } = await execute(plan.id, request, packed, gas, null);
           // Broadcast: the wait for the receipt goes on in the background (the caller is the block loop).
           receipt.then(
             (r) =>
               finish({
                 executed: true,
                 block: r.blockNumber,
-                summary: `Safe ${safe} executed Safe tx ${request.safeTxHash} (nonce ${request.tx.nonce}) in block ${r.blockNumber}, tx ${hash}, signed by ${describeSigners(collected)} (${collected.length} of ${request.threshold})`,
+                summary: `Safe ${safe} executed Safe tx ${request.safeTxHash} (nonce ${request.tx.nonce}) in block ${r.blockNumber}, tx ${r.transactionHash}, signed by ${describeSigners(collected)} (${collected.length} of ${request.threshold})`,
                 details: {
                   safe,
                   safeTxHash: request.safeTxHash,
-                  tx: hash,
+                  tx: r.transactionHash,
                   signers: collected.map((s) => s.signer),
                 },
               }),
@@ -462,7 +465,12 @@ export function createSafeExecutor(options: SafeExecutorOptions): Executor {
       const p = await prepare(plan);
       if (!options.dryRun) prepared.set(plan.id, p);
       if (p.signatures.length < p.request.threshold) return perCall;
+      const journaled = await sentBefore(plan.id);
+      if (journaled) return [journaled.gas];
       return [await execGas(p.request, packSignatures(p.signatures, p.request.threshold))];
+    },
+    async resume() {
+      await sender.resume();
     },
     async send(plan, gas, ctx): Promise<SentAction> {
       const p = prepared.get(plan.id) ?? (await prepare(plan));
@@ -472,7 +480,7 @@ export function createSafeExecutor(options: SafeExecutorOptions): Executor {
       if (signatures.length >= request.threshold) {
         const packed = packSignatures(signatures, request.threshold);
         const g = gas.length === 1 && gas[0]! > 0n ? gas[0]! : await execGas(request, packed);
-        const { hash, receipt } = await execute(request, packed, g, ctx.baseFeePerGas);
+        const { sent, hash, receipt } = await execute(plan.id, request, packed, g, ctx);
         const sentAt = common.clock.monotonic();
         const receipts = receipt.then((r) => [r]);
         receipts.catch(() => undefined);
@@ -484,7 +492,15 @@ export function createSafeExecutor(options: SafeExecutorOptions): Executor {
           }),
         );
         quorum.catch(() => undefined);
-        return { txHashes: [hash], sentAt, receipts, quorum };
+        return {
+          txHashes: [hash],
+          sentAt,
+          receipts,
+          quorum,
+          allTxHashes: sent.allTxHashes,
+          ...(sent.reused[0] ? { resumed: true } : {}),
+          ...(sent.capped ? { note: sent.capped } : {}),
+        };
       }
       const pending = awaitOwners(plan, p);
       const missing = request.threshold - signatures.length;
