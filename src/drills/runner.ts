@@ -201,6 +201,8 @@ export async function runScenario(
     onProgress?: DrillOptions['onProgress'];
     storeDir?: string | undefined;
     playbooks?: PlaybookConfig[] | undefined;
+    /** An open, empty store for the protected run instead of a fresh one; the caller empties and closes it. */
+    store?: Store | undefined;
   },
 ): Promise<RunResult> {
   if (kind === 'counterfactual')
@@ -210,10 +212,10 @@ export async function runScenario(
       onProgress: options.onProgress,
     });
   if (options.storeDir) rmSync(options.storeDir, { recursive: true, force: true });
-  const store = await openStore(
-    options.storeDir ? { dataDir: options.storeDir } : { memory: true },
-    options.common,
-  );
+  const given = options.store;
+  const store =
+    given ??
+    (await openStore(options.storeDir ? { dataDir: options.storeDir } : { memory: true }, options.common));
   try {
     return await runOnce(kind, prepared.chain, prepared.market, scenario, {
       budget: options.budget,
@@ -223,7 +225,7 @@ export async function runScenario(
       playbooks: options.playbooks,
     });
   } finally {
-    await store.close();
+    if (!given) await store.close();
   }
 }
 
