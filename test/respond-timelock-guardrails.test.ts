@@ -19,6 +19,7 @@ import { type PreparedDrill, prepareDrill } from '../src/drills/runner';
 import { loadScenario } from '../src/drills/scenario';
 import { createIncidentManager } from '../src/incidents/manager';
 import { aclManagerAbi, erc20Abi, poolConfiguratorAbi } from '../src/protocols/aave-v3/abi';
+import { freezeReserve } from '../src/protocols/aave-v3/actions';
 import { resolveAaveMarket } from '../src/protocols/aave-v3/market';
 import { readReserveConfiguration } from '../src/protocols/aave-v3/reader';
 import { createPlanBuilder } from '../src/respond/actions';
@@ -33,6 +34,7 @@ import type { Executor } from '../src/respond/executors/types';
 import { type GuardrailPolicy, guardrailPolicy } from '../src/respond/guardrails';
 import { createResponder, type PlanBuilder } from '../src/respond/responder';
 import type { ActionPlan } from '../src/respond/types';
+import { storeTxJournal } from '../src/store/executor-txs';
 import { openStore, type Store } from '../src/store/store';
 import { waitFor } from './support/wait';
 
@@ -188,6 +190,61 @@ describe('responder: timelock executor and guardrails on a real Aave v3 market',
     store.db.selectFrom('timeline_events').selectAll().orderBy('seq').execute();
 
   describe('timelock executor', () => {
+    it('a restart while the schedule is pending follows the journaled transaction instead of scheduling again', async () => {
+      const abort = new AbortController();
+      const common = createCommon({ signal: abort.signal });
+      const store = await openStore({ memory: true });
+      opened.push({ store, abort });
+      const make = () =>
+        createTimelockExecutor({
+          id: 'timelock',
+          client: client(),
+          chainId: drill.chain.chainId,
+          timelock,
+          privateKey: proposerKey,
+          priorityFeeGwei: 2,
+          maxFeeGwei: 1000,
+          journal: storeTxJournal(store.db),
+          dryRun: false,
+          receiptPollMs: 5,
+          common,
+        });
+      const plan: ActionPlan = {
+        id: 'timelock-restart-freeze',
+        action: 'aave-v3.freeze-reserve',
+        chainId: drill.chain.chainId,
+        incidentId: 'incident',
+        playbookId: 'playbook',
+        riskReducing: true,
+        calls: [freezeReserve(drill.market.aave, inv) as ActionPlan['calls'][number]],
+        effects: [],
+        blastRadius: '',
+      };
+      const pendingCount = () => getTransactionCount(client(), { address: proposer, blockTag: 'pending' });
+      await drill.chain.setAutomine(false);
+      try {
+        const before = await pendingCount();
+        const first = make();
+        const sent = await first.send(plan, await first.simulate(plan), { baseFeePerGas: null });
+        expect(sent.txHashes).toHaveLength(1);
+        // The process restarts before the schedule is mined: against the pending state the operation
+        // is scheduled already, so only the journal knows this action sent it.
+        const second = make();
+        await second.resume!();
+        const again = await second.send(plan, await second.simulate(plan), { baseFeePerGas: null });
+        expect(again.txHashes).toEqual(sent.txHashes);
+        expect(again.resumed).toBe(true);
+        expect(await pendingCount()).toBe(before + 1);
+        await drill.chain.mine();
+        const progress = await again.quorum!;
+        expect(progress.executed).toBe(false);
+        expect(progress.summary).toContain(`scheduled as operation ${timelockOperation(plan).id}`);
+      } finally {
+        abort.abort();
+        await drill.chain.setAutomine(true);
+      }
+    }, 60_000);
+
     it('schedules the change, keeps it out of effect until the delay has passed, then executes and verifies it', async () => {
       const abort = new AbortController();
       const executor = timelockExecutor(createCommon({ signal: abort.signal }));

@@ -599,6 +599,7 @@ export const executorConfig = z.discriminatedUnion('type', [
     /** Not a race: an ordinary tip. */
     priorityFeeGwei: z.number().positive().default(2),
     maxFeeGwei: z.number().positive().default(500),
+    ...feeBumpFields,
     dryRun: z.boolean().default(false),
   }),
 ]);

@@ -84,6 +84,9 @@ export function createExecutor(config: ExecutorConfig, chain: ChainConfig, deps:
     case 'timelock':
       return createTimelockExecutor({
         ...shared,
+        ...journal,
+        ...(config.bumpAfterBlocks === undefined ? {} : { bumpAfterBlocks: config.bumpAfterBlocks }),
+        ...(config.bumpPercent === undefined ? {} : { bumpPercent: config.bumpPercent }),
         timelock: config.timelock,
         delaySeconds: config.delaySeconds,
       });

@@ -13,7 +13,9 @@
  *
  * Before scheduling, each call is simulated as the timelock would make it (a call that would revert
  * when its time comes — the timelock lacks the role, say — is refused now, not after the delay).
- * The key stays in this closure.
+ * The schedule, the execution and a cancellation go out through the shared sender (nonce journal,
+ * fee bumps while stuck, gap healing): after a restart a journaled schedule still pending is
+ * followed, not sent again. The key stays in this closure.
  */
 import {
   type Address,
@@ -23,26 +25,18 @@ import {
   type Hex,
   keccak256,
   parseAbi,
-  parseGwei,
   type TransactionReceipt,
   toHex,
   zeroHash,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import {
-  estimateGas,
-  getBlock,
-  getContractEvents,
-  getTransactionCount,
-  readContract,
-  sendRawTransaction,
-  waitForTransactionReceipt,
-} from 'viem/actions';
-import { signCall } from '../../chain/transactions';
+import { estimateGas, getBlock, getContractEvents, readContract } from 'viem/actions';
 import type { Common } from '../../common/common';
 import { describeError, FirebreakError } from '../../common/errors';
 import { abortableSleep } from '../../common/sleep';
 import type { ActionPlan } from '../types';
+import { keySender, sendItem } from './eoa';
+import { memoryTxJournal, type TxJournal } from './nonce';
 import { firstLine, gasLimitFor } from './simulate';
 import type { Executor, QuorumOutcome, QuorumProgress, SentAction } from './types';
 
@@ -75,6 +69,12 @@ export interface TimelockExecutorOptions {
   delaySeconds?: number | undefined;
   priorityFeeGwei: number;
   maxFeeGwei: number;
+  /** Replace a stuck transaction not mined after this many blocks (default 2). */
+  bumpAfterBlocks?: number;
+  /** Raise of both fee fields per replacement, percent (default 12.5). */
+  bumpPercent?: number;
+  /** Where the key's transactions are journaled before their broadcast (default: in memory). */
+  journal?: TxJournal;
   dryRun: boolean;
   receiptPollMs: number;
   common: Common;
@@ -130,21 +130,8 @@ export function createTimelockExecutor(options: TimelockExecutorOptions): Timelo
   const account = privateKeyToAccount(options.privateKey);
   const { client, timelock, common } = options;
   const me = account.address;
-  const tip = parseGwei(String(options.priorityFeeGwei));
-  const feeCap = parseGwei(String(options.maxFeeGwei));
-  let nextNonce: number | undefined;
-
-  const nonce = async (): Promise<number> => {
-    if (nextNonce === undefined)
-      nextNonce = await getTransactionCount(client, { address: me, blockTag: 'pending' });
-    return nextNonce++;
-  };
-
-  const fees = (baseFeePerGas: bigint | null | undefined) => {
-    let maxFeePerGas = (baseFeePerGas ?? parseGwei('1')) * 2n + tip;
-    if (maxFeePerGas > feeCap) maxFeePerGas = feeCap;
-    return { maxFeePerGas, maxPriorityFeePerGas: tip < maxFeePerGas ? tip : maxFeePerGas };
-  };
+  const journal = options.journal ?? memoryTxJournal();
+  const sender = keySender({ ...options, journal }, account);
 
   const timestampOf = (id: Hex, blockNumber?: bigint) =>
     readContract(client, {
@@ -165,46 +152,40 @@ export function createTimelockExecutor(options: TimelockExecutorOptions): Timelo
     return wanted > min ? wanted : min;
   };
 
-  /** Signs and broadcasts one call to the timelock; the nonce is re-read after a failed broadcast. */
+  /**
+   * Sends one call to the timelock for the action `actionId` through the sender. The receipt is of
+   * whichever version was mined (a fee-bumped replacement's included); it fails if it reverted.
+   */
   const sendToTimelock = async (
+    actionId: string,
     functionName: 'scheduleBatch' | 'executeBatch' | 'cancel',
     args: readonly unknown[],
     gas: bigint,
     baseFeePerGas: bigint | null | undefined,
     what: string,
-  ): Promise<Hex> => {
-    const serialized = await signCall(
-      account,
-      { to: timelock, abi: timelockExecutorAbi, functionName, args },
-      { chainId: options.chainId, nonce: await nonce(), gas, ...fees(baseFeePerGas) },
-    );
+  ) => {
+    const call = { to: timelock, abi: timelockExecutorAbi, functionName, args, description: what };
+    let sent: Awaited<ReturnType<typeof sender.send>>;
     try {
-      return await sendRawTransaction(client, { serializedTransaction: serialized });
+      sent = await sender.send(actionId, [sendItem(call, gas)], { baseFeePerGas: baseFeePerGas ?? null });
     } catch (error) {
-      nextNonce = undefined;
       throw new FirebreakError(
         'ERR_TX_FAILED',
         `sending ${what} to timelock ${timelock} failed: ${firstLine(error)}`,
-        {
-          cause: error,
-          retryable: true,
-        },
+        { cause: error, retryable: true },
       );
     }
-  };
-
-  const receiptOf = async (hash: Hex, what: string): Promise<TransactionReceipt> => {
-    const receipt = await waitForTransactionReceipt(client, {
-      hash,
-      pollingInterval: options.receiptPollMs,
-      timeout: 600_000,
+    const receipt = sent.receipts[0]!.then((r): TransactionReceipt => {
+      if (r.status !== 'success')
+        throw new FirebreakError(
+          'ERR_TX_FAILED',
+          `${what} ${r.transactionHash} to timelock ${timelock} reverted on-chain (block ${r.blockNumber})`,
+          { details: { receipt: r } },
+        );
+      return r;
     });
-    if (receipt.status !== 'success')
-      throw new FirebreakError(
-        'ERR_TX_FAILED',
-        `${what} ${hash} to timelock ${timelock} reverted on-chain (block ${receipt.blockNumber})`,
-      );
-    return receipt;
+    receipt.catch(() => undefined);
+    return { sent, hash: sent.txHashes[0]!, receipt };
   };
 
   /** The block an operation executed in (someone's `executeBatch`), when found in the lookback. */
@@ -239,15 +220,15 @@ export function createTimelockExecutor(options: TimelockExecutorOptions): Timelo
         { cause: error },
       );
     }
-    const hash = await sendToTimelock(
+    const { receipt } = await sendToTimelock(
+      plan.id,
       'cancel',
       [op.id],
       gas,
       head.baseFeePerGas,
       `the cancellation of ${op.id}`,
     );
-    await receiptOf(hash, 'cancellation');
-    return hash;
+    return (await receipt).transactionHash;
   };
 
   /** Where the operation stands after scheduling: executed already (by anyone), or waiting with a watch. */
@@ -336,12 +317,16 @@ export function createTimelockExecutor(options: TimelockExecutorOptions): Timelo
         reason: `timelock ${timelock}: executing operation ${op.id} (${describe(plan)}) would revert: ${firstLine(error)}`,
       };
     }
-    const hash = await sendToTimelock('executeBatch', args, gas, baseFee, `the execution of ${op.id}`);
-    const receipt = await waitForTransactionReceipt(client, {
-      hash,
-      pollingInterval: options.receiptPollMs,
-      timeout: 600_000,
-    });
+    const sent = await sendToTimelock(
+      plan.id,
+      'executeBatch',
+      args,
+      gas,
+      baseFee,
+      `the execution of ${op.id}`,
+    );
+    const receipt = await sent.sent.receipts[0]!;
+    const hash = receipt.transactionHash;
     if (receipt.status !== 'success' && (await timestampOf(op.id, receipt.blockNumber)) !== DONE)
       return {
         executed: false,
@@ -365,6 +350,12 @@ export function createTimelockExecutor(options: TimelockExecutorOptions): Timelo
     async simulate(plan) {
       const op = timelockOperation(plan);
       if ((await timestampOf(op.id)) !== 0n) return [0n];
+      // Scheduled by this key before a restart and not mined yet: the send follows that transaction
+      // (estimating another against the pending state would revert: the operation is scheduled there).
+      const journaled = (await journal.forAction(options.chainId, me, plan.id)).find(
+        (tx) => tx.status === 'pending' && tx.to.toLowerCase() === timelock.toLowerCase(),
+      );
+      if (journaled) return [journaled.gas];
       // Each call as the timelock will make it: refused now rather than after the delay.
       for (const call of plan.calls) {
         try {
@@ -405,30 +396,37 @@ export function createTimelockExecutor(options: TimelockExecutorOptions): Timelo
     async send(plan, gas, ctx): Promise<SentAction> {
       const op = timelockOperation(plan);
       const scheduled = (await timestampOf(op.id)) !== 0n;
-      const txHashes: Hex[] = [];
+      let schedule: Awaited<ReturnType<typeof sendToTimelock>> | undefined;
       if (!scheduled && (gas[0] ?? 1n) !== 0n) {
         const args = [op.targets, op.values, op.payloads, zeroHash, op.salt, await delay()] as const;
-        txHashes.push(
-          await sendToTimelock(
-            'scheduleBatch',
-            args,
-            gas[0] ?? 1_000_000n,
-            ctx.baseFeePerGas,
-            `the schedule of ${plan.action}`,
-          ),
+        schedule = await sendToTimelock(
+          plan.id,
+          'scheduleBatch',
+          args,
+          gas[0] ?? 1_000_000n,
+          ctx.baseFeePerGas,
+          `the schedule of ${plan.action}`,
         );
       }
+      const txHashes: Hex[] = schedule ? [schedule.hash] : [];
       const sentAt = common.clock.monotonic();
-      const receipts = Promise.all(txHashes.map((h) => receiptOf(h, 'schedule')));
+      const receipts = schedule ? schedule.receipt.then((r) => [r]) : Promise.resolve([]);
       receipts.catch(() => undefined); // the caller handles it; never an unhandled rejection
       const quorum = receipts.then(async (rs) =>
         progress(plan, op, rs[0]?.blockNumber ?? (await getBlock(client, { blockTag: 'latest' })).number),
       );
       quorum.catch(() => undefined);
       const sent: SentAction = { txHashes, sentAt, receipts, quorum };
+      if (schedule) {
+        sent.allTxHashes = schedule.sent.allTxHashes;
+        if (schedule.sent.reused[0]) sent.resumed = true;
+      }
       if (txHashes.length === 0)
         sent.note = `operation ${op.id} of ${plan.action} is scheduled in timelock ${timelock} already: nothing to send`;
       return sent;
+    },
+    async resume() {
+      await sender.resume();
     },
     cancel,
   };
