@@ -8,9 +8,9 @@
 // all`), in one Safe transaction through MultiSendCallOnly; (3) a treasury whose vault is not a
 // configured recovery vault is refused before signing, the reason on the timeline (and the config
 // check names it at load); (4) a dry run simulates and sends nothing.
-import { type Hex, toFunctionSelector } from 'viem';
+import { type Hex, parseGwei, toFunctionSelector } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { getTransactionCount, readContract } from 'viem/actions';
+import { getTransactionCount, readContract, writeContract } from 'viem/actions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deriveKeys } from '../src/chain/embedded';
 import { isFirebreakError } from '../src/common/errors';
@@ -22,7 +22,7 @@ import { readReserveTokens } from '../src/protocols/aave-v3/reader';
 import { deployRecoveryVault } from '../src/protocols/firebreak';
 import { uniswapV2PairAbi } from '../src/protocols/uniswap-v2/abi';
 import { addLiquidity, createPair } from '../src/protocols/uniswap-v2/fixture';
-import { readPair } from '../src/protocols/uniswap-v2/pool';
+import { getAmountOut, readPair } from '../src/protocols/uniswap-v2/pool';
 import {
   deployUniswapV2Router,
   lpAllowanceSlot,
@@ -45,6 +45,7 @@ import {
   startEngine,
   timelineOf,
 } from './support/respond-drill';
+import { waitFor } from './support/wait';
 
 const E18 = 10n ** 18n;
 const E6 = 10n ** 6n;
@@ -372,6 +373,73 @@ describe('liquidity.migrate: protocol-owned liquidity into a RecoveryVault', () 
     expect(await getTransactionCount(client(), { address: holder, blockTag: 'pending' })).toBe(0);
     await d.drill.chain.mine();
     expect(await balanceOf(invWeth, holder)).toBe(lp);
+    await engine.stop();
+  }, 60_000);
+
+  it('a withdrawal that reverts on-chain on slippage (a swap landed first) is planned again at the next block and lands', async () => {
+    const holder = address(0);
+    const { market, chain } = d.drill;
+    const trader = market.deployer;
+    const weth = token('WETH');
+    await chain.setAutomine(true);
+    await mintDrillToken(chain, trader, weth, trader.address, 60n * E18);
+    await chain.setAutomine(false);
+    const input = configInput(eoaExecutor(), holder, undefined, { pairs: [invWeth], aave: false });
+    const { store, engine } = await run(parsed(input));
+    // approve and removeLiquidity from the treasury's key, at a 2 gwei tip, waiting in the mempool.
+    expect(await getTransactionCount(client(), { address: holder, blockTag: 'pending' })).toBe(2);
+
+    // A trader's swap (a 100 gwei tip, so it is mined first) moves the pair by far more than the
+    // withdrawal's 1 % slippage bound: its minimums no longer hold and it reverts.
+    const pair = await readPair(client(), invWeth);
+    const wethIsToken0 = pair.token0.toLowerCase() === weth.toLowerCase();
+    const amountIn = 60n * E18;
+    const out = wethIsToken0
+      ? getAmountOut(amountIn, pair.reserve0, pair.reserve1)
+      : getAmountOut(amountIn, pair.reserve1, pair.reserve0);
+    const fees = { maxFeePerGas: parseGwei('500'), maxPriorityFeePerGas: parseGwei('100') };
+    const send = (address: Hex, abi: readonly unknown[], functionName: string, args: unknown[]) =>
+      writeContract(client(), {
+        address,
+        abi: abi as never,
+        functionName: functionName as never,
+        args: args as never,
+        account: trader.account,
+        chain: client().chain,
+        gas: 300_000n,
+        ...fees,
+      });
+    await send(weth, erc20Abi, 'transfer', [invWeth, amountIn]);
+    await send(invWeth, uniswapV2PairAbi, 'swap', [
+      wethIsToken0 ? 0n : out,
+      wethIsToken0 ? out : 0n,
+      trader.address,
+      '0x',
+    ]);
+    const reverted = await chain.mine();
+    await engine.processedBlock(reverted);
+    // The failure clears the playbook's cooldown: the response to the very block it failed in (or
+    // the next) plans the withdrawal again, at the reserves the swap left.
+    const failed = await waitFor('the on-chain revert on the timeline', 10_000, async () =>
+      (await timelineOf(store)).find((e) => e.type === 'effect-failed'),
+    );
+    expect(failed.summary).toMatch(/reverted on-chain \(block \d+\)/);
+    expect(await balanceOf(invWeth, holder)).toBeGreaterThan(0n);
+    const vaultBefore = [await balanceOf(pair.token0, vault), await balanceOf(pair.token1, vault)];
+    const share = await lpShare(invWeth, holder);
+    for (let i = 0; i < 5 && (await actionsOf(store))[0]?.status !== 'verified'; i++) {
+      const next = await chain.mine();
+      await engine.processedBlock(next);
+      await engine.engine.settled();
+    }
+    expect((await actionsOf(store)).map((a) => [a.action, a.status])).toEqual([
+      ['liquidity.migrate', 'verified'],
+    ]);
+    expect(await balanceOf(invWeth, holder)).toBe(0n);
+    expect(await balanceOf(pair.token0, vault)).toBe(vaultBefore[0]! + share.amount0);
+    expect(await balanceOf(pair.token1, vault)).toBe(vaultBefore[1]! + share.amount1);
+    const timeline = (await timelineOf(store)).map((e) => `${e.type}: ${e.summary}`);
+    expect(timeline.filter((t) => t.startsWith('tx-sent')).length).toBe(2);
     await engine.stop();
   }, 60_000);
 

@@ -490,15 +490,20 @@ export function createResponder(options: ResponderOptions): Responder {
     }
 
     confirming.add(plan.id);
-    const finish = confirm(plan, sent, incidentId).finally(() => confirming.delete(plan.id));
+    const finish = confirm(plan, sent, incidentId, decision).finally(() => confirming.delete(plan.id));
     inFlight.add(finish);
     void finish.finally(() => inFlight.delete(finish));
   };
 
-  const confirm = async (plan: ActionPlan, sent: SentAction, incidentId: string) => {
+  const confirm = async (plan: ActionPlan, sent: SentAction, incidentId: string, decision: Decision) => {
     let minedBlock: bigint | null = null;
     try {
-      const receipts = await sent.receipts;
+      const receipts = await sent.receipts.catch((error: unknown) => {
+        // Reverted on-chain (the state moved between the simulation and the block: a pool's
+        // reserves under a migration's minimums, say), or never mined: planned afresh next block.
+        retrySoon(decision, plan.id);
+        throw error;
+      });
       minedBlock = maxBig(receipts.map((r) => r.blockNumber));
       // A quorum executor says whether its confirmations made the calls or wait for more agents.
       const quorum: QuorumProgress | undefined = sent.quorum ? await sent.quorum : undefined;
