@@ -5,8 +5,12 @@ import { createClient, type Hex, http, parseGwei } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedChain, type EmbeddedChain, type ServedChain } from '../src/chain/embedded';
 import { createMempoolSource, type MempoolSource, type PendingTxEvent } from '../src/chain/mempool';
+import { connectChain } from '../src/chain/rpc';
 import { connectWebSocket } from '../src/chain/ws';
 import { createCommon } from '../src/common/common';
+import { chainConfig, type FirebreakConfig } from '../src/config/schema';
+import { createPriorityFeeds } from '../src/engine/priority-feed';
+import { waitFor } from './support/wait';
 
 /** Takes events from the source until `count` arrived (or throws after `timeoutMs`). */
 async function take(source: MempoolSource, count: number, timeoutMs = 5_000): Promise<PendingTxEvent[]> {
@@ -124,6 +128,49 @@ describe('mempool source on the embedded chain (automine off)', () => {
       );
     } finally {
       ws.close();
+    }
+  });
+
+  it("priority mode's feed: a chain with ws and mempool follows its pending transactions over a socket of its own, and forgets them once mined", async () => {
+    const config = chainConfig.parse({
+      id: 31337,
+      name: 'local',
+      rpc: [served.url],
+      ws: served.wsUrl,
+      mempool: true,
+      pollIntervalMs: 60_000, // a filter polled this slowly would not see them within the test
+    });
+    const abort = new AbortController();
+    const common = createCommon({ signal: abort.signal });
+    const connected = await connectChain(config, {}, 5_000, common);
+    try {
+      expect(connected.mempool).toBeDefined();
+      const feeds = createPriorityFeeds({
+        config: { chains: [config], markets: [], executors: [] } as unknown as FirebreakConfig,
+        chains: new Map([['local', { client: connected.client, mempool: connected.mempool!, live: true }]]),
+        markets: new Map(),
+        executors: new Map(),
+        common,
+      });
+      await new Promise((r) => setTimeout(r, 200)); // the subscription is installed
+      await sendPending(2);
+      await waitFor('two pending transactions in the book', 5_000, async () =>
+        feeds.held(31337) === 2 ? true : undefined,
+      );
+      const number = await chain.mine();
+      const block = await chain.client.getBlock({ blockNumber: number });
+      feeds.blockSeen('local', {
+        type: 'block',
+        chainId: 31337,
+        block: { number, hash: block.hash, parentHash: block.parentHash, timestamp: block.timestamp },
+        receivedAt: 0,
+      });
+      await waitFor('the mined transactions to leave the book', 5_000, async () =>
+        feeds.held(31337) === 0 ? true : undefined,
+      );
+    } finally {
+      abort.abort();
+      connected.close();
     }
   });
 

@@ -4,12 +4,13 @@
  */
 import type { Client } from 'viem';
 import { type Common, createCommon } from '../common/common';
-import { FirebreakError, isFirebreakError } from '../common/errors';
+import { describeError, FirebreakError, isFirebreakError } from '../common/errors';
 import { resolveSecret, type SecretSource } from '../config/load';
 import type { ChainConfig } from '../config/schema';
 import { type HeadSignal, wsHeads } from './heads';
 import type { MetricsRegistry } from './metrics';
 import { createRpcPool, type RpcPool } from './rpc-pool';
+import { connectWebSocket, type WebSocketProvider } from './ws';
 
 export interface ConnectedChain {
   config: ChainConfig;
@@ -18,7 +19,13 @@ export interface ConnectedChain {
   pool: RpcPool;
   /** With a `ws` endpoint configured: pushed heads, falling back to polling while the socket is down. */
   heads?: HeadSignal;
-  /** Closes the pool and the heads' socket. */
+  /**
+   * With `mempool: true` and a `ws` endpoint: a socket of its own to subscribe to pending
+   * transactions on (absent when it could not be opened: the pending-transaction filter over `rpc`
+   * is used instead).
+   */
+  mempool?: WebSocketProvider;
+  /** Closes the pool and the sockets. */
   close(): void;
 }
 
@@ -83,13 +90,28 @@ export async function connectChain(
       common: { ...common, logger: common.logger.child({ chain: chain.name }) },
     });
   }
+  let mempool: WebSocketProvider | undefined;
+  if (chain.ws !== undefined && chain.mempool) {
+    const url =
+      typeof chain.ws === 'string' ? chain.ws : resolveSecret(chain.ws, `chains[${chain.name}].ws`, env);
+    try {
+      mempool = await connectWebSocket(url);
+    } catch (error) {
+      common.logger.warn(
+        { chain: chain.name, err: describeError(error) },
+        'mempool: cannot open the WebSocket for pending transactions; polling a pending-transaction filter over rpc',
+      );
+    }
+  }
   return {
     config: chain,
     client: pool.client,
     pool,
     ...(heads ? { heads } : {}),
+    ...(mempool ? { mempool } : {}),
     close: () => {
       heads?.close();
+      mempool?.close();
       pool.close();
     },
   };

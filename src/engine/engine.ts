@@ -24,6 +24,7 @@ import type { Client, EIP1193Provider, Hex } from 'viem';
 import type { HeadWakeups } from '../chain/block-source';
 import type { BlockRef, FinalizedEvent, ReorgEvent } from '../chain/events';
 import { createIngestor, type Ingestor, type IngestorOptions } from '../chain/ingest';
+import type { PushProvider } from '../chain/mempool';
 import type { MetricsRegistry } from '../chain/metrics';
 import { createReadAhead, type ReadAhead, requestOf } from '../chain/read-ahead';
 import type { DeepReorgEvent, TrackedEvent } from '../chain/reorg';
@@ -105,6 +106,11 @@ export interface EngineChain {
    * `done()`.
    */
   source?: AsyncIterable<TrackedEvent>;
+  /**
+   * A socket to subscribe to pending transactions on (`mempool: true` with a `ws` endpoint);
+   * without it, `provider` when it pushes, else a pending-transaction filter polled over `client`.
+   */
+  mempool?: PushProvider;
 }
 
 /** What the engine needs of the store: the repositories, and the database for its transactions. */
@@ -248,7 +254,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     chains: new Map(
       [...options.chains].map(([name, c]) => [
         name,
-        { client: c.client, ...(c.provider ? { provider: c.provider } : {}), live: !c.source },
+        {
+          client: c.client,
+          ...(c.provider ? { provider: c.provider } : {}),
+          ...(c.mempool ? { mempool: c.mempool } : {}),
+          live: !c.source,
+        },
       ]),
     ),
     markets,

@@ -2,7 +2,9 @@
  * Engine — priority mode's feed: for each chain configured with `mempool: true`, its pending
  * transactions followed into a book (respond/priority.ts), and the price a plan must beat.
  *
- * The book is filled in the background. Each block's own transactions leave it as soon as the
+ * The book is filled in the background: over the chain's own socket for pending transactions
+ * (`ws` configured), else a provider that pushes (the embedded chain's), else a pending-transaction
+ * filter polled over the chain's client. Each block's own transactions leave it as soon as the
  * block is seen (one `eth_getBlockByHash` per block, started with the block's processing and not
  * awaited by it): a response to a block does not outbid what that block already mined, unless the
  * read is slower than the response (a slow endpoint), and then only pays more than it needed to.
@@ -39,7 +41,10 @@ export interface PriorityFeeds {
 export interface PriorityFeedDeps {
   config: FirebreakConfig;
   /** The chains the engine follows live, by name (chains replayed from a recording have no mempool). */
-  chains: ReadonlyMap<string, { client: Client; provider?: EIP1193Provider; live: boolean }>;
+  chains: ReadonlyMap<
+    string,
+    { client: Client; provider?: EIP1193Provider; mempool?: PushProvider; live: boolean }
+  >;
   markets: ReadonlyMap<string, AaveMarketAddresses>;
   executors: ReadonlyMap<string, Executor>;
   /** With the engine's stop signal: the sources end with it. */
@@ -60,9 +65,11 @@ export function createPriorityFeeds(deps: PriorityFeedDeps): PriorityFeeds {
   for (const c of config.chains) {
     const chain = deps.chains.get(c.name);
     if (!c.mempool || !chain?.live) continue;
+    // A socket of its own (`ws`), else the chain's pushing provider, else a filter over `client`.
+    const push = chain.mempool ?? (pushes(chain.provider) ? chain.provider : undefined);
     const source = createMempoolSource({
       client: chain.client,
-      ...(pushes(chain.provider) ? { provider: chain.provider } : {}),
+      ...(push ? { provider: push } : {}),
       chainId: c.id,
       common,
       pollIntervalMs: c.pollIntervalMs,
