@@ -223,7 +223,13 @@ export function createResponder(options: ResponderOptions): Responder {
 
   const execute = async (decision: Decision, event: BlockEvent) => {
     const id = actionId(decision);
-    if (inProgress.has(id) || watching.has(id) || awaitingApproval.has(id) || confirming.has(id)) return;
+    if (inProgress.has(id) || confirming.has(id)) {
+      // Still in hand (its failure being recorded, say, after a retry cleared the cooldown): not a
+      // firing, so the cooldown is not spent on it and the next block's findings can take it up.
+      cooldowns.clear(decision.playbook, decision.result);
+      return;
+    }
+    if (watching.has(id) || awaitingApproval.has(id)) return;
     const previous = await options.actions.getAction(id);
     // Exactly once: sent, mined or verified actions are never sent again. A `planned` record left by
     // an earlier process was interrupted before its transactions were broadcast or recorded; it is
