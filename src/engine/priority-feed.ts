@@ -103,7 +103,7 @@ export function createPriorityFeeds(deps: PriorityFeedDeps): PriorityFeeds {
         protect.get(plan.chainId) ?? [],
         own.get(plan.chainId) ?? [],
       );
-      return pickOutbid(book.pending(), rule);
+      return pickOutbid(book.touching(rule.to, rule.from), rule);
     },
     blockSeen(chainName, event) {
       const book = books.get(event.chainId);

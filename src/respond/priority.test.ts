@@ -133,6 +133,27 @@ describe('createPendingBook', () => {
     expect([...book.pending()].map((t) => t.hash)).toEqual([replacement.hash, other.hash]);
   });
 
+  it('finds the transactions touching given addresses through its indexes, which follow drops and replacements', () => {
+    const book = createPendingBook({ clock: { monotonic: () => 0 }, maxAgeMs: 1_000 });
+    const toPool = pending({ to: POOL });
+    const fromAttacker = pending({ from: ATTACKER, to: addr(0x99) });
+    const elsewhere = pending({ to: addr(0x98) });
+    for (const tx of [toPool, fromAttacker, elsewhere]) book.add(tx);
+    const touching = () =>
+      book
+        .touching([POOL.toLowerCase()], [ATTACKER.toLowerCase()])
+        .map((t) => t.hash)
+        .sort();
+    expect(touching()).toEqual([toPool.hash, fromAttacker.hash].sort());
+    book.mined([toPool.hash]);
+    expect(touching()).toEqual([fromAttacker.hash]);
+    // The attacker replaces its transaction with one to the pool: found once, by either index.
+    const replacement = pending({ from: ATTACKER, to: POOL, nonce: fromAttacker.nonce });
+    book.add(replacement);
+    expect(touching()).toEqual([replacement.hash]);
+    expect(book.size).toBe(2);
+  });
+
   it('forgets transactions older than it keeps them, and the oldest beyond its size', () => {
     now = 1_000;
     const book = createPendingBook({ clock, maxAgeMs: 500, maxEntries: 2 });
