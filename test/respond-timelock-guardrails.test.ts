@@ -25,6 +25,7 @@ import { readReserveConfiguration } from '../src/protocols/aave-v3/reader';
 import { createPlanBuilder } from '../src/respond/actions';
 import { applyDecision } from '../src/respond/approvals';
 import { createEoaExecutor } from '../src/respond/executors/eoa';
+import type { TxJournal } from '../src/respond/executors/nonce';
 import {
   createTimelockExecutor,
   type TimelockExecutor,
@@ -166,7 +167,7 @@ describe('responder: timelock executor and guardrails on a real Aave v3 market',
     return { store, respond, common, responder, event };
   };
 
-  const timelockExecutor = (common = createCommon()): TimelockExecutor =>
+  const timelockExecutor = (common = createCommon(), journal?: TxJournal): TimelockExecutor =>
     createTimelockExecutor({
       id: 'timelock',
       client: client(),
@@ -175,6 +176,7 @@ describe('responder: timelock executor and guardrails on a real Aave v3 market',
       privateKey: proposerKey,
       priorityFeeGwei: 2,
       maxFeeGwei: 1000,
+      ...(journal ? { journal } : {}),
       dryRun: false,
       receiptPollMs: 5,
       common,
@@ -195,20 +197,7 @@ describe('responder: timelock executor and guardrails on a real Aave v3 market',
       const common = createCommon({ signal: abort.signal });
       const store = await openStore({ memory: true });
       opened.push({ store, abort });
-      const make = () =>
-        createTimelockExecutor({
-          id: 'timelock',
-          client: client(),
-          chainId: drill.chain.chainId,
-          timelock,
-          privateKey: proposerKey,
-          priorityFeeGwei: 2,
-          maxFeeGwei: 1000,
-          journal: storeTxJournal(store.db),
-          dryRun: false,
-          receiptPollMs: 5,
-          common,
-        });
+      const make = () => timelockExecutor(common, storeTxJournal(store.db));
       const plan: ActionPlan = {
         id: 'timelock-restart-freeze',
         action: 'aave-v3.freeze-reserve',
