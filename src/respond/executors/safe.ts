@@ -36,7 +36,7 @@ import type { Common } from '../../common/common';
 import { describeError, FirebreakError } from '../../common/errors';
 import type { ActionPlan } from '../types';
 import { keySender } from './eoa';
-import { memoryTxJournal, type TxJournal } from './nonce';
+import type { TxJournal } from './nonce';
 import { firstLine, gasLimitFor } from './simulate';
 import type {
   Executor,
@@ -185,17 +185,7 @@ export function createSafeExecutor(options: SafeExecutorOptions): Executor {
   const agents = options.privateKeys.map((k) => privateKeyToAccount(k));
   const payer = agents[0]!;
   // The payer's transactions go through the shared sender: nonce journal, fee bumps, restarts.
-  const journal = options.journal ?? memoryTxJournal();
-  const sender = keySender({ ...options, journal }, payer);
-  /**
-   * The `execTransaction` this action already sent and the chain has not mined yet (a process that
-   * restarted after the broadcast): the send follows it. Estimating another would revert (GS026),
-   * since against the pending state the Safe's nonce has moved past the agents' signatures.
-   */
-  const sentBefore = async (actionId: string) =>
-    (await journal.forAction(options.chainId, payer.address, actionId)).find(
-      (tx) => tx.status === 'pending' && tx.to.toLowerCase() === safe.toLowerCase(),
-    );
+  const sender = keySender(options, payer);
   const prepared = new Map<string, Prepared>();
 
   const read = async () => {
@@ -465,7 +455,9 @@ export function createSafeExecutor(options: SafeExecutorOptions): Executor {
       const p = await prepare(plan);
       if (!options.dryRun) prepared.set(plan.id, p);
       if (p.signatures.length < p.request.threshold) return perCall;
-      const journaled = await sentBefore(plan.id);
+      // Sent before a restart and not mined yet: the send follows it. Estimating another would
+      // revert (GS026): against the pending state the Safe's nonce has moved past these signatures.
+      const journaled = await sender.pendingTo(plan.id, safe);
       if (journaled) return [journaled.gas];
       return [await execGas(p.request, packSignatures(p.signatures, p.request.threshold))];
     },

@@ -101,6 +101,13 @@ export interface Sender {
     ctx: Pick<SendContext, 'baseFeePerGas' | 'outbid'>,
   ): void;
   send(actionId: string, items: readonly SendItem[], ctx: SendContext): Promise<SendResult>;
+  /**
+   * The action's journaled transaction to `to` that is still pending (sent before a restart, not
+   * mined yet), if any: `send` follows it rather than signing another. An executor whose contract
+   * would refuse a second one against the pending state (a Safe's spent nonce, a scheduled timelock
+   * operation) asks this before estimating.
+   */
+  pendingTo(actionId: string, to: Hex): Promise<ExecutorTx | undefined>;
 }
 
 const DEFAULT_RECEIPT_TIMEOUT_MS = 600_000;
@@ -642,7 +649,12 @@ export function createSender(options: SenderOptions): Sender {
     });
   };
 
-  return { address: account.address, resume, prefetch, presign, send };
+  const pendingTo = async (actionId: string, to: Hex) =>
+    (await journal.forAction(chainId, address, actionId)).find(
+      (tx) => tx.status === 'pending' && tx.to.toLowerCase() === to.toLowerCase(),
+    );
+
+  return { address: account.address, resume, prefetch, presign, send, pendingTo };
 }
 
 function maxOf(a: bigint, b: bigint): bigint {

@@ -36,7 +36,7 @@ import { describeError, FirebreakError } from '../../common/errors';
 import { abortableSleep } from '../../common/sleep';
 import type { ActionPlan } from '../types';
 import { keySender, sendItem } from './eoa';
-import { memoryTxJournal, type TxJournal } from './nonce';
+import type { TxJournal } from './nonce';
 import { firstLine, gasLimitFor } from './simulate';
 import type { Executor, QuorumOutcome, QuorumProgress, SentAction } from './types';
 
@@ -130,8 +130,7 @@ export function createTimelockExecutor(options: TimelockExecutorOptions): Timelo
   const account = privateKeyToAccount(options.privateKey);
   const { client, timelock, common } = options;
   const me = account.address;
-  const journal = options.journal ?? memoryTxJournal();
-  const sender = keySender({ ...options, journal }, account);
+  const sender = keySender(options, account);
 
   const timestampOf = (id: Hex, blockNumber?: bigint) =>
     readContract(client, {
@@ -352,9 +351,7 @@ export function createTimelockExecutor(options: TimelockExecutorOptions): Timelo
       if ((await timestampOf(op.id)) !== 0n) return [0n];
       // Scheduled by this key before a restart and not mined yet: the send follows that transaction
       // (estimating another against the pending state would revert: the operation is scheduled there).
-      const journaled = (await journal.forAction(options.chainId, me, plan.id)).find(
-        (tx) => tx.status === 'pending' && tx.to.toLowerCase() === timelock.toLowerCase(),
-      );
+      const journaled = await sender.pendingTo(plan.id, timelock);
       if (journaled) return [journaled.gas];
       // Each call as the timelock will make it: refused now rather than after the delay.
       for (const call of plan.calls) {
