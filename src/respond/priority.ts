@@ -61,7 +61,7 @@ function priceOf(tx: PendingTxEvent): { cap: bigint; tip: bigint } | null {
  * when none matches.
  *
  * @example
- * pickOutbid(book.pending(), { to: new Set([pool]), from: new Set(), own: new Set([guardian]) })
+ * pickOutbid(book.touching([pool], []), { to: new Set([pool]), from: new Set(), own: new Set([guardian]) })
  * // { maxFeePerGas: 260 gwei, maxPriorityFeePerGas: 120 gwei, hashes: ['0xab…'] }
  */
 export function pickOutbid(pending: Iterable<PendingTxEvent>, rule: OutbidRule): Outbid | undefined {
@@ -133,8 +133,6 @@ export function outbidRule(
 export interface PendingBook {
   /** Pending transactions held now. */
   readonly size: number;
-  /** Every pending transaction held. */
-  pending(): Iterable<PendingTxEvent>;
   /**
    * The pending transactions that call one of `to` or come from one of `from` (lower-cased
    * addresses), found through the book's indexes: a response does not walk a mainnet mempool.
@@ -201,10 +199,6 @@ export function createPendingBook(options: PendingBookOptions): PendingBook {
   return {
     get size() {
       return byHash.size;
-    },
-    pending() {
-      expire();
-      return byHash.values();
     },
     touching(to, from) {
       expire();
