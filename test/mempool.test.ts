@@ -147,7 +147,7 @@ describe('mempool source on the embedded chain (automine off)', () => {
       expect(connected.mempool).toBeDefined();
       const feeds = createPriorityFeeds({
         config: { chains: [config], markets: [], executors: [] } as unknown as FirebreakConfig,
-        chains: new Map([['local', { client: connected.client, mempool: connected.mempool!, live: true }]]),
+        chains: new Map([['local', { client: connected.client, mempool: connected.mempool! }]]),
         markets: new Map(),
         executors: new Map(),
         common,

@@ -251,17 +251,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   // Priority mode: the pending transactions of the chains configured with `mempool: true`.
   const feeds = createPriorityFeeds({
     config,
-    chains: new Map(
-      [...options.chains].map(([name, c]) => [
-        name,
-        {
-          client: c.client,
-          ...(c.provider ? { provider: c.provider } : {}),
-          ...(c.mempool ? { mempool: c.mempool } : {}),
-          live: !c.source,
-        },
-      ]),
-    ),
+    chains: options.chains,
     markets,
     executors,
     common: { ...common, signal },

@@ -40,10 +40,10 @@ export interface PriorityFeeds {
 
 export interface PriorityFeedDeps {
   config: FirebreakConfig;
-  /** The chains the engine follows live, by name (chains replayed from a recording have no mempool). */
+  /** The engine's chains, by name (`EngineChain`); one replayed from a recording (`source`) has no mempool. */
   chains: ReadonlyMap<
     string,
-    { client: Client; provider?: EIP1193Provider; mempool?: PushProvider; live: boolean }
+    { client: Client; provider?: EIP1193Provider; mempool?: PushProvider; source?: unknown }
   >;
   markets: ReadonlyMap<string, AaveMarketAddresses>;
   executors: ReadonlyMap<string, Executor>;
@@ -64,7 +64,7 @@ export function createPriorityFeeds(deps: PriorityFeedDeps): PriorityFeeds {
 
   for (const c of config.chains) {
     const chain = deps.chains.get(c.name);
-    if (!c.mempool || !chain?.live) continue;
+    if (!c.mempool || !chain || chain.source) continue;
     // A socket of its own (`ws`), else the chain's pushing provider, else a filter over `client`.
     const push = chain.mempool ?? (pushes(chain.provider) ? chain.provider : undefined);
     const source = createMempoolSource({
