@@ -11,8 +11,11 @@
  * Transactions already pending when a subscription or filter starts (at start, or after a fallback
  * to the filter) are read from the pending block, so a switch loses none that the node still holds.
  *
- * Each new hash is fetched (`eth_getTransactionByHash`, bounded concurrency) and emitted once:
- * hashes are deduplicated over a bounded window. The queue between the source and its consumer is
+ * A subscription asks for whole transactions first (`eth_subscribe('newPendingTransactions', true)`:
+ * geth, anvil), and for hashes where the node refuses that (EDR, some clients). Each new hash that
+ * came without its transaction is fetched (`eth_getTransactionByHash`, bounded concurrency); every
+ * transaction is emitted once: hashes are deduplicated over a bounded window. On mainnet the
+ * difference is a hundred or more requests a second to the chain's endpoints. The queue between the source and its consumer is
  * bounded too: a slow consumer loses the oldest pending transactions (counted in `dropped`,
  * logged), never the process's memory.
  */
@@ -151,8 +154,10 @@ export function createMempoolSource(options: MempoolSourceOptions): MempoolSourc
   };
   const fetchOne = async (item: { hash: Hex; seenAt: number; tx?: RpcTransaction }) => {
     try {
+      // A pushed transaction without its sender (a node's trimmed form) is read whole instead.
       const raw =
-        item.tx ?? ((await request('eth_getTransactionByHash', [item.hash])) as RpcTransaction | null);
+        (item.tx?.from ? item.tx : undefined) ??
+        ((await request('eth_getTransactionByHash', [item.hash])) as RpcTransaction | null);
       if (!raw || stopped) return; // dropped from the pool before we asked
       chainId ??= Number(await request('eth_chainId'));
       const tx = formatTransaction(raw);
@@ -223,11 +228,17 @@ export function createMempoolSource(options: MempoolSourceOptions): MempoolSourc
     if (!provider) return false;
     provider.on('message', onMessage);
     provider.on('disconnect', onDisconnect);
+    const ask = (params: unknown[]) =>
+      provider.request({ method: 'eth_subscribe', params: params as never }) as Promise<string>;
     try {
-      subscriptionId = (await provider.request({
-        method: 'eth_subscribe',
-        params: ['newPendingTransactions'] as never,
-      })) as string;
+      // Whole transactions where the node offers them; hashes (each fetched) where it refuses.
+      subscriptionId = await ask(['newPendingTransactions', true]).catch((error: unknown) => {
+        log.debug(
+          { err: describeError(error) },
+          'mempool: node refused whole pending transactions; subscribing to hashes',
+        );
+        return ask(['newPendingTransactions']);
+      });
     } catch (error) {
       provider.removeListener('message', onMessage);
       provider.removeListener('disconnect', onDisconnect);
