@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedChain, type EmbeddedChain, type ServedChain } from '../src/chain/embedded';
 import { createMempoolSource, type MempoolSource, type PendingTxEvent } from '../src/chain/mempool';
 import { connectChain } from '../src/chain/rpc';
-import { connectWebSocket } from '../src/chain/ws';
+import { connectWebSocket, type WebSocketProvider } from '../src/chain/ws';
 import { createCommon } from '../src/common/common';
 import { chainConfig, type FirebreakConfig } from '../src/config/schema';
 import { createPriorityFeeds } from '../src/engine/priority-feed';
@@ -145,9 +145,19 @@ describe('mempool source on the embedded chain (automine off)', () => {
     const connected = await connectChain(config, {}, 5_000, common);
     try {
       expect(connected.mempool).toBeDefined();
+      expect(connected.reopenMempool).toBeDefined();
       const feeds = createPriorityFeeds({
         config: { chains: [config], markets: [], executors: [] } as unknown as FirebreakConfig,
-        chains: new Map([['local', { client: connected.client, mempool: connected.mempool! }]]),
+        chains: new Map([
+          [
+            'local',
+            {
+              client: connected.client,
+              mempool: connected.mempool!,
+              reopenMempool: connected.reopenMempool!,
+            },
+          ],
+        ]),
         markets: new Map(),
         executors: new Map(),
         common,
@@ -197,6 +207,46 @@ describe('mempool source on the embedded chain (automine off)', () => {
     const events = await take(source, 2);
     expect(new Set(events.map((e) => e.hash))).toEqual(new Set(hashes));
     source.stop();
+    await chain.mine();
+  });
+
+  it('subscribes again on a new socket once the node is back (reopen), and stops polling', async () => {
+    const client = createClient({ transport: http(served.url, { retryCount: 0 }) });
+    const opened: WebSocketProvider[] = [];
+    const reopen = async () => {
+      const ws = await connectWebSocket(served.wsUrl);
+      opened.push(ws);
+      return ws;
+    };
+    const first = await connectWebSocket(served.wsUrl);
+    const source = createMempoolSource({
+      provider: first,
+      client,
+      reopen,
+      resubscribeMs: 30,
+      common: createCommon(),
+      pollIntervalMs: 20,
+    });
+    await source.ready();
+    expect(source.mode).toBe('subscription');
+    await served.close();
+    await waitFor('the source to poll after the drop', 5_000, async () =>
+      source.mode === 'filter' ? true : undefined,
+    );
+    // While the node is down, new sockets cannot open: the source keeps polling (and retrying).
+    served = await chain.serve({ port: Number(new URL(served.url).port) });
+    await waitFor('the source to subscribe again', 5_000, async () =>
+      source.mode === 'subscription' ? true : undefined,
+    );
+    expect(opened.length).toBeGreaterThan(0);
+    const hashes = await sendPending(2);
+    const events = await take(source, 2);
+    expect(new Set(events.map((e) => e.hash))).toEqual(new Set(hashes));
+    source.stop();
+    // The socket the source opened is closed with it.
+    await waitFor('the reopened socket to close', 2_000, async () =>
+      opened.every((ws) => ws.closed) ? true : undefined,
+    );
     await chain.mine();
   });
 });

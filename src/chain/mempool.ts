@@ -6,7 +6,9 @@
  *   chain's in-process provider, or a `connectWebSocket` provider);
  * - filter: `eth_newPendingTransactionFilter` + `eth_getFilterChanges` polled over a client (HTTP).
  * When both are given the subscription is used, and the filter takes over if the subscription is
- * refused or its socket drops.
+ * refused or its socket drops. With `reopen` (a way to open a new socket) the source tries, while it
+ * polls, to subscribe again on a new socket every `resubscribeMs` (doubling to ten times that while
+ * it fails), and stops polling once it has: a socket that dropped at 3 a.m. is not left on polling.
  *
  * Transactions already pending when a subscription or filter starts (at start, or after a fallback
  * to the filter) are read from the pending block, so a switch loses none that the node still holds.
@@ -56,6 +58,14 @@ export interface MempoolSourceOptions {
   client?: Client;
   /** Subscribed to with `eth_subscribe('newPendingTransactions')`. */
   provider?: PushProvider;
+  /**
+   * Opens a new push provider (a new socket) to subscribe on while the source polls the filter:
+   * after the provider's socket dropped, or when none could be opened at start. The source closes
+   * what it opened when it stops, or when that socket drops in turn.
+   */
+  reopen?: () => Promise<PushProvider & { close?(): void }>;
+  /** How long the source polls before its first attempt to subscribe again (with `reopen`). */
+  resubscribeMs?: number;
   /** Stamped on every event; read with `eth_chainId` when omitted. */
   chainId?: number;
   common: Common;
@@ -88,13 +98,23 @@ export interface MempoolSource extends AsyncIterable<PendingTxEvent> {
  * for await (const tx of mempool) if (tx.to === pool) consider(tx);
  */
 export function createMempoolSource(options: MempoolSourceOptions): MempoolSource {
-  const { common, client, provider } = options;
-  if (!client && !provider) throw new Error('createMempoolSource needs a client or a provider');
+  const { common, client } = options;
+  if (!client && !options.provider) throw new Error('createMempoolSource needs a client or a provider');
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const maxQueue = options.maxQueue ?? 10_000;
   const dedupeWindow = options.dedupeWindow ?? 100_000;
   const fetchConcurrency = options.fetchConcurrency ?? 8;
+  const resubscribeMs = options.resubscribeMs ?? 30_000;
   const log = common.logger.child({ component: 'mempool' });
+  /** The provider subscribed on (or to subscribe on); `reopen` replaces it after a drop. */
+  let provider: PushProvider | undefined = options.provider;
+  /** The provider this source opened itself (`reopen`), closed when it drops or the source stops. */
+  let opened: (PushProvider & { close?(): void }) | undefined;
+  /**
+   * Whether polling should try a new socket (`reopen`): after a drop, or with no socket at start;
+   * not after a node refused the subscription (a new socket to it would be refused too).
+   */
+  let mayResubscribe = options.reopen !== undefined && options.provider === undefined;
 
   // Requests go through the client when there is one (its transport retries), else the provider.
   const request = (method: string, params: unknown[] = []): Promise<unknown> =>
@@ -210,6 +230,8 @@ export function createMempoolSource(options: MempoolSourceOptions): MempoolSourc
   const onDisconnect = (error: Error) => {
     if (stopped || mode !== 'subscription') return;
     subscriptionId = undefined;
+    detach();
+    mayResubscribe = options.reopen !== undefined;
     if (client) {
       log.warn(
         { err: describeError(error) },
@@ -224,12 +246,22 @@ export function createMempoolSource(options: MempoolSourceOptions): MempoolSourc
       stop();
     }
   };
+  /** Stops listening to the provider (and closes it if this source opened it). */
+  const detach = () => {
+    provider?.removeListener('message', onMessage);
+    provider?.removeListener('disconnect', onDisconnect);
+    if (opened && opened === provider) {
+      opened.close?.();
+      opened = undefined;
+    }
+  };
   const subscribe = async (): Promise<boolean> => {
     if (!provider) return false;
-    provider.on('message', onMessage);
-    provider.on('disconnect', onDisconnect);
+    const on = provider;
+    on.on('message', onMessage);
+    on.on('disconnect', onDisconnect);
     const ask = (params: unknown[]) =>
-      provider.request({ method: 'eth_subscribe', params: params as never }) as Promise<string>;
+      on.request({ method: 'eth_subscribe', params: params as never }) as Promise<string>;
     try {
       // Whole transactions where the node offers them; hashes (each fetched) where it refuses.
       subscriptionId = await ask(['newPendingTransactions', true]).catch((error: unknown) => {
@@ -240,8 +272,8 @@ export function createMempoolSource(options: MempoolSourceOptions): MempoolSourc
         return ask(['newPendingTransactions']);
       });
     } catch (error) {
-      provider.removeListener('message', onMessage);
-      provider.removeListener('disconnect', onDisconnect);
+      on.removeListener('message', onMessage);
+      on.removeListener('disconnect', onDisconnect);
       if (!client) throw error;
       log.warn(
         { err: describeError(error) },
@@ -272,15 +304,54 @@ export function createMempoolSource(options: MempoolSourceOptions): MempoolSourc
     filterId = (await request('eth_newPendingTransactionFilter')) as string;
     void catchUp();
   };
+  /**
+   * While polling: a new socket (`reopen`) and a subscription on it. True once subscribed; the
+   * caller then stops polling.
+   */
+  const resubscribe = async (): Promise<boolean> => {
+    let next: PushProvider & { close?(): void };
+    try {
+      next = await options.reopen!();
+    } catch (error) {
+      log.debug({ err: describeError(error) }, 'mempool: cannot open a new socket yet; still polling');
+      return false;
+    }
+    if (stopped) {
+      next.close?.();
+      return false;
+    }
+    provider = next;
+    opened = next;
+    if (await subscribe().catch(() => false)) return true;
+    detach();
+    provider = undefined;
+    return false;
+  };
   /** Polls a filter; installs it first when `installNow` (else the loop installs it, retrying). */
   const startFilter = async (installNow: boolean) => {
     if (installNow) await installFilter();
     mode = 'filter';
     void (async () => {
       let delay = pollIntervalMs;
+      let resubscribeIn = resubscribeMs;
+      let nextResubscribe = common.clock.monotonic() + resubscribeIn;
       while (!stopped) {
         await sleep(delay);
         if (stopped) break;
+        if (mayResubscribe && common.clock.monotonic() >= nextResubscribe) {
+          if (await resubscribe()) {
+            // Subscribed (what was pending meanwhile came with it, from the pending block): the
+            // filter is no longer needed.
+            if (filterId !== undefined)
+              void request('eth_uninstallFilter', [filterId]).catch(() => undefined);
+            filterId = undefined;
+            log.info('mempool: subscribed again on a new socket; stopped polling the filter');
+            return;
+          }
+          resubscribeIn = Math.min(resubscribeIn * 2, resubscribeMs * 10);
+          nextResubscribe = common.clock.monotonic() + resubscribeIn;
+          if (stopped) break;
+        }
         try {
           if (filterId === undefined) await installFilter();
           const changes = (await pollRequest('eth_getFilterChanges', [filterId])) as unknown[];
@@ -314,12 +385,13 @@ export function createMempoolSource(options: MempoolSourceOptions): MempoolSourc
     wakePoller?.();
     wakeConsumer?.();
     if (provider) {
-      provider.removeListener('message', onMessage);
-      provider.removeListener('disconnect', onDisconnect);
+      const was = provider;
       if (subscriptionId !== undefined)
-        void provider
+        void was
           .request({ method: 'eth_unsubscribe', params: [subscriptionId] as never })
-          .catch(() => undefined);
+          .catch(() => undefined)
+          .finally(detach);
+      else detach();
     }
     if (filterId !== undefined) void request('eth_uninstallFilter', [filterId]).catch(() => undefined);
   }

@@ -25,6 +25,11 @@ export interface ConnectedChain {
    * is used instead).
    */
   mempool?: WebSocketProvider;
+  /**
+   * With `mempool: true` and a `ws` endpoint: opens another such socket, for the mempool source to
+   * subscribe on again after `mempool` dropped (or could not be opened).
+   */
+  reopenMempool?: () => Promise<WebSocketProvider>;
   /** Closes the pool and the sockets. */
   close(): void;
 }
@@ -91,9 +96,11 @@ export async function connectChain(
     });
   }
   let mempool: WebSocketProvider | undefined;
+  let reopenMempool: (() => Promise<WebSocketProvider>) | undefined;
   if (chain.ws !== undefined && chain.mempool) {
     const url =
       typeof chain.ws === 'string' ? chain.ws : resolveSecret(chain.ws, `chains[${chain.name}].ws`, env);
+    reopenMempool = () => connectWebSocket(url);
     try {
       mempool = await connectWebSocket(url);
     } catch (error) {
@@ -109,6 +116,7 @@ export async function connectChain(
     pool,
     ...(heads ? { heads } : {}),
     ...(mempool ? { mempool } : {}),
+    ...(reopenMempool ? { reopenMempool } : {}),
     close: () => {
       heads?.close();
       mempool?.close();

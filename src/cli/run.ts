@@ -27,6 +27,7 @@ export async function runLive(config: FirebreakConfig, logger: Logger): Promise<
       const entry: EngineChain = { client: connected.client, pool: connected.pool };
       if (connected.heads) entry.heads = connected.heads;
       if (connected.mempool) entry.mempool = connected.mempool;
+      if (connected.reopenMempool) entry.reopenMempool = connected.reopenMempool;
       chains.set(chain.name, entry);
       logger.info({ chain: chain.name, id: chain.id, heads: chain.ws ? 'ws' : 'poll' }, 'connected');
     }

@@ -111,6 +111,8 @@ export interface EngineChain {
    * without it, `provider` when it pushes, else a pending-transaction filter polled over `client`.
    */
   mempool?: PushProvider;
+  /** Opens another such socket, to subscribe again after `mempool` dropped or could not be opened. */
+  reopenMempool?: () => Promise<PushProvider & { close?(): void }>;
 }
 
 /** What the engine needs of the store: the repositories, and the database for its transactions. */

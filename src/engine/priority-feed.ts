@@ -43,7 +43,13 @@ export interface PriorityFeedDeps {
   /** The engine's chains, by name (`EngineChain`); one replayed from a recording (`source`) has no mempool. */
   chains: ReadonlyMap<
     string,
-    { client: Client; provider?: EIP1193Provider; mempool?: PushProvider; source?: unknown }
+    {
+      client: Client;
+      provider?: EIP1193Provider;
+      mempool?: PushProvider;
+      reopenMempool?: () => Promise<PushProvider & { close?(): void }>;
+      source?: unknown;
+    }
   >;
   markets: ReadonlyMap<string, AaveMarketAddresses>;
   executors: ReadonlyMap<string, Executor>;
@@ -70,6 +76,7 @@ export function createPriorityFeeds(deps: PriorityFeedDeps): PriorityFeeds {
     const source = createMempoolSource({
       client: chain.client,
       ...(push ? { provider: push } : {}),
+      ...(chain.reopenMempool ? { reopen: chain.reopenMempool } : {}),
       chainId: c.id,
       common,
       pollIntervalMs: c.pollIntervalMs,
