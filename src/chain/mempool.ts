@@ -53,6 +53,9 @@ export interface PushProvider {
   removeListener(event: 'message' | 'disconnect', listener: (...args: never[]) => void): unknown;
 }
 
+/** Opens a new push provider (a new socket); the caller closes it. */
+export type OpenPushProvider = () => Promise<PushProvider & { close?(): void }>;
+
 export interface MempoolSourceOptions {
   /** Polled with pending-transaction filters when no provider is given (or its subscription fails). */
   client?: Client;
@@ -63,7 +66,7 @@ export interface MempoolSourceOptions {
    * after the provider's socket dropped, or when none could be opened at start. The source closes
    * what it opened when it stops, or when that socket drops in turn.
    */
-  reopen?: () => Promise<PushProvider & { close?(): void }>;
+  reopen?: OpenPushProvider;
   /** How long the source polls before its first attempt to subscribe again (with `reopen`). */
   resubscribeMs?: number;
   /** Stamped on every event; read with `eth_chainId` when omitted. */

@@ -24,7 +24,7 @@ import type { Client, EIP1193Provider, Hex } from 'viem';
 import type { HeadWakeups } from '../chain/block-source';
 import type { BlockRef, FinalizedEvent, ReorgEvent } from '../chain/events';
 import { createIngestor, type Ingestor, type IngestorOptions } from '../chain/ingest';
-import type { PushProvider } from '../chain/mempool';
+import type { OpenPushProvider, PushProvider } from '../chain/mempool';
 import type { MetricsRegistry } from '../chain/metrics';
 import { createReadAhead, type ReadAhead, requestOf } from '../chain/read-ahead';
 import type { DeepReorgEvent, TrackedEvent } from '../chain/reorg';
@@ -112,7 +112,7 @@ export interface EngineChain {
    */
   mempool?: PushProvider;
   /** Opens another such socket, to subscribe again after `mempool` dropped or could not be opened. */
-  reopenMempool?: () => Promise<PushProvider & { close?(): void }>;
+  reopenMempool?: OpenPushProvider;
 }
 
 /** What the engine needs of the store: the repositories, and the database for its transactions. */

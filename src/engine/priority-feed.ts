@@ -11,7 +11,7 @@
  */
 import type { Client, EIP1193Provider, Hex } from 'viem';
 import { getBlock } from 'viem/actions';
-import { createMempoolSource, type PushProvider } from '../chain/mempool';
+import { createMempoolSource, type OpenPushProvider, type PushProvider } from '../chain/mempool';
 import type { Common } from '../common/common';
 import { describeError } from '../common/errors';
 import type { FirebreakConfig } from '../config/schema';
@@ -47,7 +47,7 @@ export interface PriorityFeedDeps {
       client: Client;
       provider?: EIP1193Provider;
       mempool?: PushProvider;
-      reopenMempool?: () => Promise<PushProvider & { close?(): void }>;
+      reopenMempool?: OpenPushProvider;
       source?: unknown;
     }
   >;
