@@ -211,7 +211,16 @@ describe('mempool source on the embedded chain (automine off)', () => {
   });
 
   it('subscribes again on a new socket once the node is back (reopen), and stops polling', async () => {
-    const client = createClient({ transport: http(served.url, { retryCount: 0 }) });
+    // The methods the source asks over HTTP, to see the polling stop.
+    const overHttp: string[] = [];
+    const client = createClient({
+      transport: http(served.url, {
+        retryCount: 0,
+        onFetchRequest: async (request) => {
+          overHttp.push((JSON.parse(await request.clone().text()) as { method: string }).method);
+        },
+      }),
+    });
     const opened: WebSocketProvider[] = [];
     const reopen = async () => {
       const ws = await connectWebSocket(served.wsUrl);
@@ -239,6 +248,14 @@ describe('mempool source on the embedded chain (automine off)', () => {
       source.mode === 'subscription' ? true : undefined,
     );
     expect(opened.length).toBeGreaterThan(0);
+    // The filter is uninstalled and polled no more.
+    await waitFor('the filter to be uninstalled', 2_000, async () =>
+      overHttp.includes('eth_uninstallFilter') ? true : undefined,
+    );
+    const polls = overHttp.filter((m) => m === 'eth_getFilterChanges').length;
+    expect(polls).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 200)); // ten poll intervals
+    expect(overHttp.filter((m) => m === 'eth_getFilterChanges').length).toBe(polls);
     const hashes = await sendPending(2);
     const events = await take(source, 2);
     expect(new Set(events.map((e) => e.hash))).toEqual(new Set(hashes));

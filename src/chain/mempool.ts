@@ -17,8 +17,8 @@
  * geth, anvil), and for hashes where the node refuses that (EDR, some clients). Each new hash that
  * came without its transaction is fetched (`eth_getTransactionByHash`, bounded concurrency); every
  * transaction is emitted once: hashes are deduplicated over a bounded window. On mainnet the
- * difference is a hundred or more requests a second to the chain's endpoints. The queue between the source and its consumer is
- * bounded too: a slow consumer loses the oldest pending transactions (counted in `dropped`,
+ * difference is a hundred or more requests a second to the chain's endpoints. The queue between
+ * the source and its consumer is bounded too: a slow consumer loses the oldest pending transactions (counted in `dropped`,
  * logged), never the process's memory.
  */
 import { type Client, formatTransaction, type Hex, type RpcTransaction } from 'viem';
@@ -53,8 +53,11 @@ export interface PushProvider {
   removeListener(event: 'message' | 'disconnect', listener: (...args: never[]) => void): unknown;
 }
 
+/** A push provider its opener owns and closes (a socket). */
+export type OwnedPushProvider = PushProvider & { close?(): void };
+
 /** Opens a new push provider (a new socket); the caller closes it. */
-export type OpenPushProvider = () => Promise<PushProvider & { close?(): void }>;
+export type OpenPushProvider = () => Promise<OwnedPushProvider>;
 
 export interface MempoolSourceOptions {
   /** Polled with pending-transaction filters when no provider is given (or its subscription fails). */
@@ -112,10 +115,11 @@ export function createMempoolSource(options: MempoolSourceOptions): MempoolSourc
   /** The provider subscribed on (or to subscribe on); `reopen` replaces it after a drop. */
   let provider: PushProvider | undefined = options.provider;
   /** The provider this source opened itself (`reopen`), closed when it drops or the source stops. */
-  let opened: (PushProvider & { close?(): void }) | undefined;
+  let opened: OwnedPushProvider | undefined;
   /**
    * Whether polling should try a new socket (`reopen`): after a drop, or with no socket at start;
-   * not after a node refused the subscription (a new socket to it would be refused too).
+   * not when the node refused the first subscription (a new socket to it would be refused too).
+   * Once a socket has dropped, a refusal on a new one is taken as the node still restarting.
    */
   let mayResubscribe = options.reopen !== undefined && options.provider === undefined;
 
@@ -312,7 +316,7 @@ export function createMempoolSource(options: MempoolSourceOptions): MempoolSourc
    * caller then stops polling.
    */
   const resubscribe = async (): Promise<boolean> => {
-    let next: PushProvider & { close?(): void };
+    let next: OwnedPushProvider;
     try {
       next = await options.reopen!();
     } catch (error) {

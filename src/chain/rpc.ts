@@ -102,7 +102,7 @@ export async function connectChain(
       typeof chain.ws === 'string' ? chain.ws : resolveSecret(chain.ws, `chains[${chain.name}].ws`, env);
     reopenMempool = () => connectWebSocket(url);
     try {
-      mempool = await connectWebSocket(url);
+      mempool = await reopenMempool();
     } catch (error) {
       common.logger.warn(
         { chain: chain.name, err: describeError(error) },
