@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench` runs every benchmark in bench/; `npm run bench -- <name>` runs one.
 // Each bench/<name>.bench.ts exports `run(ctx)` returning metrics; this harness prints a table and
-// writes bench/results/<name>.json with the machine, the date and the command to reproduce it.
+// writes bench/results/<name>.json with the machine, the date, the command to reproduce it and what
+// else ran meanwhile (load average; on Linux, the cores' share taken by others and by steal).
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -28,8 +29,9 @@ const names = wanted.length > 0 ? wanted : available;
 function machineTicks() {
   try {
     const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map(Number);
-    return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal: steal ?? 0 };
+    const [user, nice, system, idle, iowait, irq, softirq, steal = 0] = fields.map(Number);
+    const ticks = { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
+    return Object.values(ticks).every(Number.isFinite) ? ticks : null;
   } catch {
     return null;
   }
