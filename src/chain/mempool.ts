@@ -18,8 +18,8 @@
  * came without its transaction is fetched (`eth_getTransactionByHash`, bounded concurrency); every
  * transaction is emitted once: hashes are deduplicated over a bounded window. On mainnet the
  * difference is a hundred or more requests a second to the chain's endpoints. The queue between
- * the source and its consumer is bounded too: a slow consumer loses the oldest pending transactions (counted in `dropped`,
- * logged), never the process's memory.
+ * the source and its consumer is bounded too: a slow consumer loses the oldest pending
+ * transactions (counted in `dropped`, logged), never the process's memory.
  */
 import { type Client, formatTransaction, type Hex, type RpcTransaction } from 'viem';
 import type { Common } from '../common/common';
@@ -262,7 +262,8 @@ export function createMempoolSource(options: MempoolSourceOptions): MempoolSourc
       opened = undefined;
     }
   };
-  const subscribe = async (): Promise<boolean> => {
+  /** Subscribes on `provider`; false (with `client`) when refused. `again`: a retry while polling. */
+  const subscribe = async (again = false): Promise<boolean> => {
     if (!provider) return false;
     const on = provider;
     on.on('message', onMessage);
@@ -282,10 +283,17 @@ export function createMempoolSource(options: MempoolSourceOptions): MempoolSourc
       on.removeListener('message', onMessage);
       on.removeListener('disconnect', onDisconnect);
       if (!client) throw error;
-      log.warn(
-        { err: describeError(error) },
-        'mempool: subscription refused; polling a pending-transaction filter',
-      );
+      // Once already polling, a refusal is the node still starting: no warning at every retry.
+      if (again)
+        log.debug(
+          { err: describeError(error) },
+          'mempool: new socket refused the subscription; still polling',
+        );
+      else
+        log.warn(
+          { err: describeError(error) },
+          'mempool: subscription refused; polling a pending-transaction filter',
+        );
       return false;
     }
     for (const m of early.splice(0)) if (m.data.subscription === subscriptionId) onHash(m.data.result);
@@ -329,7 +337,7 @@ export function createMempoolSource(options: MempoolSourceOptions): MempoolSourc
     }
     provider = next;
     opened = next;
-    if (await subscribe().catch(() => false)) return true;
+    if (await subscribe(true).catch(() => false)) return true;
     detach();
     provider = undefined;
     return false;
