@@ -43,8 +43,17 @@ export interface Child {
   /** Its stdout, line by line, as far as it has printed. */
   lines: string[];
   stderr: string[];
-  /** Resolves when its lines satisfy `until` (or rejects when it exits first, or after `timeoutMs`). */
-  waitFor(what: string, until: (lines: readonly string[]) => boolean, timeoutMs: number): Promise<void>;
+  /**
+   * Resolves when its lines satisfy `until` (or rejects when it exits first, or after `timeoutMs`).
+   * With `idle`, the timeout counts from its last line instead: a child catching up on a machine
+   * slowed by others keeps the time it needs, one that stops writing still fails.
+   */
+  waitFor(
+    what: string,
+    until: (lines: readonly string[]) => boolean,
+    timeoutMs: number,
+    options?: { idle?: boolean },
+  ): Promise<void>;
   exited: Promise<NodeJS.Signals | number | null>;
 }
 
@@ -74,17 +83,30 @@ export function spawnChild(command: string[], args: string[], env: Record<string
     lines,
     stderr,
     exited,
-    waitFor(what, until, timeoutMs) {
+    waitFor(what, until, timeoutMs, options = {}) {
       return new Promise<void>((resolve, reject) => {
+        const expire = () => {
+          cleanup();
+          const quiet = options.idle ? ' without a line' : '';
+          const last = lines.at(-1) ?? 'none';
+          reject(
+            new Error(
+              `child: timed out after ${timeoutMs} ms${quiet} waiting for ${what} (last line: ${last})\n${stderr.join('')}`,
+            ),
+          );
+        };
+        let timer = setTimeout(expire, timeoutMs);
         const check = () => {
-          if (!until(lines)) return;
+          if (!until(lines)) {
+            if (options.idle) {
+              clearTimeout(timer);
+              timer = setTimeout(expire, timeoutMs);
+            }
+            return;
+          }
           cleanup();
           resolve();
         };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`child: timed out after ${timeoutMs} ms waiting for ${what}\n${stderr.join('')}`));
-        }, timeoutMs);
         const onExit = () => {
           cleanup();
           reject(new Error(`child exited while waiting for ${what}\n${stderr.join('')}`));
