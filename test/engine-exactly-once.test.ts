@@ -2,7 +2,7 @@
 // Uniswap v2 pool of the Inverse Finance drill. The INV TWAP is pushed ~56× by a real swap; the
 // engine sees the block, contains INV, and must never send the containing action a second time:
 // not for the same block again, not for a later block, and not after a restart over the same store.
-import type { Hex } from 'viem';
+import { createClient, custom, encodeFunctionData, type Hex, toHex } from 'viem';
 import { getBlock, getTransactionCount, waitForTransactionReceipt, writeContract } from 'viem/actions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toBlockRef } from '../src/chain/events';
@@ -11,6 +11,7 @@ import type { BlockEvent } from '../src/detectors/types';
 import { drillEngineConfig, type PreparedDrill, prepareDrill } from '../src/drills/runner';
 import { loadScenario, type Scenario } from '../src/drills/scenario';
 import { createEngine, type Engine } from '../src/engine/engine';
+import { poolAbi } from '../src/protocols/aave-v3/abi';
 import { readAssetPrice, readReserveConfiguration } from '../src/protocols/aave-v3/reader';
 import { readFeed } from '../src/protocols/chainlink/feed';
 import { swapExactIn } from '../src/protocols/uniswap-v2/pool';
@@ -293,6 +294,55 @@ describe('engine: a containing action is sent exactly once', () => {
         ['aave-v3.contain-collateral', 'refused', []],
       ]);
       expect((await store.listIncidents()).map((i) => i.status)).toEqual(['open']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("plans from the detectors' reads at the block: the node is asked for INV's configuration there once", async () => {
+    // The plan needs INV's reserve configuration at the finding's block, which the detectors read
+    // already: asking the node again would put one more round trip between finding and broadcast.
+    const asked: { method: string; params: unknown[] }[] = [];
+    const counting = createClient({
+      chain: client().chain,
+      transport: custom({
+        request: ({ method, params }: { method: string; params?: unknown }) => {
+          asked.push({ method, params: (params as unknown[] | undefined) ?? [] });
+          return drill.chain.provider.request({ method, params } as never);
+        },
+      }),
+    });
+    const getConfiguration = encodeFunctionData({
+      abi: poolAbi,
+      functionName: 'getConfiguration',
+      args: [inv],
+    });
+    const configReadsAt = (tag: string) =>
+      asked.filter(
+        (r) =>
+          r.method === 'eth_call' &&
+          (r.params[0] as { data?: string }).data === getConfiguration &&
+          r.params[1] === tag,
+      ).length;
+    const store = await openStore({ memory: true });
+    try {
+      const engine = await createEngine({
+        config: drillEngineConfig(scenario, drill.market, drill.chain.chainId),
+        chains: new Map([['embedded', { client: counting }]]),
+        store,
+        common,
+        secrets: { FIREBREAK_GUARDIAN_KEY: guardian().privateKey },
+      });
+      await engine.processBlock('embedded', manipulated);
+      await engine.settled();
+      await engine.stop();
+      expect((await recorded(store)).actions.map((a) => [a.action, a.status])).toEqual([
+        ['aave-v3.contain-collateral', 'verified'],
+      ]);
+      expect((await invConfig()).isFrozen).toBe(true);
+      expect(configReadsAt(toHex(manipulated.block.number))).toBe(1);
+      // Verifying the effect reads the configuration afresh, after the transactions are mined.
+      expect(configReadsAt('latest')).toBeGreaterThanOrEqual(1);
     } finally {
       await store.close();
     }

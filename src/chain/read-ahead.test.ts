@@ -103,4 +103,33 @@ describe('read-ahead', () => {
     expect(await ahead.request('eth_getLogs', [{ blockHash: replacement.hash }])).toContain(replacement.hash);
     expect(ahead.stats().used).toBe(1);
   });
+
+  it('asks the node once for a read repeated within the block, and again after a failure or a new block', async () => {
+    const n = node();
+    const ahead = createReadAhead(n.request);
+    ahead.begin(block(10));
+    const [a, b] = await Promise.all([
+      ahead.request(...call('0x01', '0xaaaa', 10)),
+      ahead.request(...call('0x01', '0xaaaa', 10)),
+    ]);
+    expect(a).toBe(b);
+    expect(await ahead.request(...call('0x01', '0xaaaa', 10))).toBe(a);
+    expect(n.sent).toHaveLength(1);
+    // Not the block's: every ask goes to the node.
+    await ahead.request('eth_call', [{ to: '0x01', data: '0xaaaa' }, 'latest']);
+    await ahead.request('eth_call', [{ to: '0x01', data: '0xaaaa' }, 'latest']);
+    expect(n.sent).toHaveLength(3);
+    // A failure is handed to the one who asked, and not kept: the next ask is sent again.
+    n.failNext();
+    await expect(ahead.request(...call('0x02', '0xaaaa', 10))).rejects.toThrow(/node failed/);
+    expect(await ahead.request(...call('0x02', '0xaaaa', 10))).toContain('0x02');
+    expect(n.sent).toHaveLength(5);
+    // Taken from what was sent ahead, then repeated: still one request for block 11.
+    ahead.begin(block(11));
+    const sentAtBegin = n.sent.length;
+    await ahead.request(...call('0x01', '0xaaaa', 11));
+    await ahead.request(...call('0x01', '0xaaaa', 11));
+    expect(n.sent).toHaveLength(sentAtBegin);
+    expect(ahead.stats()).toMatchObject({ used: 1, repeated: 3 });
+  });
 });

@@ -15,6 +15,11 @@
  * replaces only a whole string value equal to the block's tag or hash (calldata is never touched).
  * An error of a request sent ahead reaches the consumer that asks for it, as it would have; one
  * nobody asks for is dropped. At most `maxTemplates` requests are learned per block.
+ *
+ * Within the block, a read that names it is asked of the node once: whoever asks the same again
+ * (the risk engine's book and a response's plan both read a reserve's configuration at the
+ * finding's block) is handed the same answer, with no round trip between finding and broadcast. A
+ * failed read is not kept: the next to ask sends it again.
  */
 import { type Client, createClient, custom, toHex } from 'viem';
 import type { BlockRef } from './events';
@@ -32,8 +37,11 @@ export interface ReadAhead {
    * this one, and learning starts over for it.
    */
   begin(block: Pick<BlockRef, 'number' | 'hash'>): void;
-  /** Counters: requests sent ahead, answered from them, learned templates at the last `begin`. */
-  stats(): { sentAhead: number; used: number; templates: number };
+  /**
+   * Counters: requests sent ahead, answered from them, answered again from the block's earlier
+   * answer, learned templates at the last `begin`.
+   */
+  stats(): { sentAhead: number; used: number; repeated: number; templates: number };
 }
 
 export interface ReadAheadOptions {
@@ -84,22 +92,38 @@ export function createReadAhead(send: RequestFn, options: ReadAheadOptions = {})
   let learned = new Map<string, Template>();
   /** Requests sent ahead for the current block, by key; taken once. */
   let ahead = new Map<string, Promise<unknown>>();
+  /** The current block's reads asked so far (sent ahead or not), by key: each is sent once. */
+  let answers = new Map<string, Promise<unknown>>();
   let sentAhead = 0;
   let used = 0;
+  let repeated = 0;
   let templates = 0;
 
   const request: RequestFn = (method, params) => {
     if (!READS.has(method) || marks.length === 0) return send(method, params);
     const key = keyOf(method, params);
-    if (learned.size < maxTemplates && !learned.has(key) && mentions(params, marks))
-      learned.set(key, { method, params });
-    const pending = ahead.get(key);
-    if (pending !== undefined) {
+    const answered = answers.get(key);
+    if (answered !== undefined) {
+      repeated++;
+      return answered;
+    }
+    if (!mentions(params, marks)) return send(method, params);
+    if (learned.size < maxTemplates && !learned.has(key)) learned.set(key, { method, params });
+    let answer = ahead.get(key);
+    if (answer !== undefined) {
       ahead.delete(key);
       used++;
-      return pending;
+    } else {
+      answer = send(method, params);
     }
-    return send(method, params);
+    if (answers.size < maxTemplates) {
+      const held = answers;
+      held.set(key, answer);
+      answer.catch(() => {
+        if (held.get(key) === answer) held.delete(key); // asked again, sent again
+      });
+    }
+    return answer;
   };
 
   const begin = (block: Pick<BlockRef, 'number' | 'hash'>) => {
@@ -109,6 +133,7 @@ export function createReadAhead(send: RequestFn, options: ReadAheadOptions = {})
     marks = next;
     learned = new Map();
     ahead = new Map();
+    answers = new Map();
     templates = templatesOfPrevious.length;
     if (previous.length === 0) return;
     const to = new Map([
@@ -138,7 +163,7 @@ export function createReadAhead(send: RequestFn, options: ReadAheadOptions = {})
     ),
   });
 
-  return { client, request, begin, stats: () => ({ sentAhead, used, templates }) };
+  return { client, request, begin, stats: () => ({ sentAhead, used, repeated, templates }) };
 }
 
 /** A request function over a viem client (for a chain given as a client alone). */

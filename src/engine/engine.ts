@@ -249,7 +249,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         q.quorum,
       );
   };
-  const clientForChainId = new Map(config.chains.map((c) => [c.id, chainOf(c.name).client]));
+  // Plans read through the chain's read client: a read of the finding's block that the detectors
+  // or the risk engine already made is answered from the read-ahead, not asked again.
+  const chainNameOf = new Map(config.chains.map((c) => [c.id, c.name]));
   // Priority mode: the pending transactions of the chains configured with `mempool: true`.
   const feeds = createPriorityFeeds({
     config,
@@ -268,7 +270,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     incidents,
     actions: options.store,
     buildPlan: createPlanBuilder({
-      clientFor: (chainId: number) => clientForChainId.get(chainId),
+      clientFor: (chainId: number) => {
+        const name = chainNameOf.get(chainId);
+        return name === undefined ? undefined : readClientOf(name);
+      },
       marketsByAddress,
       config,
     }),
