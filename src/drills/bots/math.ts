@@ -181,6 +181,7 @@ export function chooseLiquidation(
   if (bestSale === 0n) return null; // the pool pays less than the oracle's price net of the bonus
   const { num: kNum, den: kDen } = seizedPerDebt(i);
   const best = (bestSale * kDen) / kNum;
+  // biome-ignore lint/complexity/useMathMinMax: bigints (Math.min takes numbers only)
   const candidates = [best < cap ? best : cap, cap];
   let chosen: LiquidationChoice | null = null;
   for (const d of candidates) {
