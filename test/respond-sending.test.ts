@@ -5,7 +5,16 @@
 // wanted, with a zero-value transfer to self when it is not); a restarted executor reuses the
 // transaction it signed for an action instead of signing a second one; simulation runs against the
 // pending state too.
-import { type Address, encodeFunctionData, type Hex, keccak256, parseGwei, toHex } from 'viem';
+import {
+  type Address,
+  createClient,
+  custom,
+  encodeFunctionData,
+  type Hex,
+  keccak256,
+  parseGwei,
+  toHex,
+} from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { getTransaction, getTransactionCount, getTransactionReceipt, sendRawTransaction } from 'viem/actions';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -430,5 +439,39 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
     expect(signed).toHaveLength(4);
     expect(other.txHashes).toEqual([keccak256(signed[3]!)]);
     expect((await Promise.all(other.receipts))[0]!.status).toBe('success');
+  });
+
+  it('reads the pending nonce count before a plain send, and the mined count only where a gap is possible', async () => {
+    const asked: { method: string; params: unknown[] }[] = [];
+    const counting = createClient({
+      chain: client().chain,
+      transport: custom({
+        request: ({ method, params }: { method: string; params?: unknown }) => {
+          asked.push({ method, params: (params as unknown[] | undefined) ?? [] });
+          return chain.provider.request({ method, params } as never);
+        },
+      }),
+    });
+    const sender = createSender({
+      client: counting,
+      chainId: chain.chainId,
+      account: privateKeyToAccount(guardian().privateKey),
+      journal,
+      policy: feePolicy({ priorityFeeGwei: 1, maxFeeGwei: 500, bumpPercent: 12.5 }),
+      bumpAfterBlocks: 2,
+      receiptPollMs: 5,
+      label: 'guardian',
+      common,
+    });
+    await sender.resume(); // the first use reconciles the journal: both counts, once
+    asked.length = 0;
+    const sent = await sender.send('plain', [sendItem(pauseReserve(m.market, m.usdc), 300_000n)], {
+      baseFeePerGas: parseGwei('1'),
+    });
+    const broadcast = asked.findIndex((r) => r.method === 'eth_sendRawTransaction');
+    expect(broadcast).toBeGreaterThan(0);
+    const counts = asked.slice(0, broadcast).filter((r) => r.method === 'eth_getTransactionCount');
+    expect(counts.map((r) => r.params[1])).toEqual(['pending']);
+    expect((await Promise.all(sent.receipts))[0]!.status).toBe('success');
   });
 });

@@ -2,8 +2,8 @@
  * Respond / executors — sending signed transactions for an action, shared by the executors that
  * sign with a key (`eoa`, `guardian-hub`): nonces, fees, replacement, receipts.
  *
- * - Nonces come from the journal (`nonce.ts`), reconciled with the chain's `latest` and `pending`
- *   transaction counts on every send. Each transaction is journaled (nonce, action, call, fees,
+ * - Nonces come from the journal (`nonce.ts`), reconciled with the chain's `pending` transaction
+ *   count on every send (and its `latest` count when the pending one is below the journal's). Each transaction is journaled (nonce, action, call, fees,
  *   hash) before it is broadcast, so a restarted process never signs a second transaction for a
  *   call of an action it already signed one for: it reuses (and if needed rebroadcasts) that one.
  * - A nonce gap a crash left (nonce n journaled but never broadcast, n+1 broadcast, so n+1 waits
@@ -85,8 +85,8 @@ export interface Sender {
   /** Reconciles the journal with the chain, once per process (later calls return the same result). */
   resume(): Promise<HealReport>;
   /**
-   * Starts the reads `send` begins with (the action's journal rows, the latest and pending nonce
-   * counts) while the caller simulates; a `send` for the action within a few seconds uses them.
+   * Starts the reads `send` begins with (the action's journal rows, the pending nonce count)
+   * while the caller simulates; a `send` for the action within a few seconds uses them.
    */
   prefetch(actionId: string): void;
   /**
@@ -485,14 +485,19 @@ export function createSender(options: SenderOptions): Sender {
     return ready;
   };
 
-  type Opening = [ExecutorTx[], [number, number]];
+  type Opening = [ExecutorTx[], number];
   /** Reads started by `prefetch`, by action id, with when they started. */
   const prefetched = new Map<string, { at: number; reads: Promise<Opening> }>();
+  // The mined count is needed only to tell a gap (see `gapUnder`): it is read then, not here.
   const openingReads = (actionId: string): Promise<Opening> =>
-    Promise.all([
-      journal.forAction(chainId, address, actionId),
-      Promise.all([count('latest'), count('pending')]),
-    ]);
+    Promise.all([journal.forAction(chainId, address, actionId), count('pending')]);
+  /**
+   * Whether a journaled nonce under the next one is missing from the node (lost, or never got
+   * there): possible only when the pending count is below this process's highest nonce, so the
+   * mined count is asked for only then.
+   */
+  const gapUnder = async (pending: number) =>
+    top !== null && top + 1 > pending && top >= (await count('latest'));
   const PREFETCH_TTL_MS = 3_000;
 
   const prefetch = (actionId: string) => {
@@ -524,10 +529,11 @@ export function createSender(options: SenderOptions): Sender {
     const early = prefetched.get(actionId);
     if (!early) return;
     void (async () => {
-      const [previous, [latest, pending]] = await early.reads;
-      // Only the plain case: nothing of this action signed before, and no gap for `send` to heal.
+      const [previous, pending] = await early.reads;
+      // Only the plain case: nothing of this action signed before, and no nonce of this process
+      // above the pending count (a gap for `send` to heal, or transactions mined meanwhile).
       if (previous.some((tx) => tx.status === 'pending' || tx.status === 'mined')) return;
-      if (top !== null && top + 1 > pending && top >= latest) return;
+      if (top !== null && top + 1 > pending) return;
       let next = Math.max(pending, top === null ? 0 : top + 1);
       const { fees } = initialFees(policy, ctx.baseFeePerGas, ctx.outbid);
       if (signedAhead.size > 64) signedAhead.clear(); // ahead of sends that never came
@@ -550,10 +556,10 @@ export function createSender(options: SenderOptions): Sender {
     prefetched.delete(actionId);
     return locked(async () => {
       const listener = ctx.onProgress?.bind(ctx);
-      // The journal and the chain's counts at once (the counts are needed unless every call
-      // reuses a transaction); started during the simulation when the executor prefetched them. A
-      // count read a moment early is safe: this process's own transactions are counted by `top`.
-      const [previous, counts] =
+      // The journal and the pending count at once (the count is needed unless every call reuses a
+      // transaction); started during the simulation when the executor prefetched them. A count
+      // read a moment early is safe: this process's own transactions are counted by `top`.
+      const [previous, pendingCount] =
         early && performance.now() - early.at < PREFETCH_TTL_MS
           ? await early.reads.catch(() => openingReads(actionId))
           : await openingReads(actionId);
@@ -570,8 +576,8 @@ export function createSender(options: SenderOptions): Sender {
       let next = 0;
       let fees: Fees = { maxFeePerGas: 0n, maxPriorityFeePerGas: 0n };
       if (needNew.length > 0) {
-        let [latest, pending] = counts;
-        if (top !== null && top + 1 > pending && top >= latest) {
+        let pending = pendingCount;
+        if (await gapUnder(pending)) {
           // A gap under the next nonce (a journaled transaction the node lost or never got).
           const healed = await heal();
           if (healed.filled.length + healed.rebroadcast.length > 0) pending = await count('pending');
