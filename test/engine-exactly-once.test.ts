@@ -2,7 +2,7 @@
 // Uniswap v2 pool of the Inverse Finance drill. The INV TWAP is pushed ~56× by a real swap; the
 // engine sees the block, contains INV, and must never send the containing action a second time:
 // not for the same block again, not for a later block, and not after a restart over the same store.
-import { createClient, custom, encodeFunctionData, type Hex, toHex } from 'viem';
+import { encodeFunctionData, type Hex, toHex } from 'viem';
 import { getBlock, getTransactionCount, waitForTransactionReceipt, writeContract } from 'viem/actions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toBlockRef } from '../src/chain/events';
@@ -16,6 +16,7 @@ import { readAssetPrice, readReserveConfiguration } from '../src/protocols/aave-
 import { readFeed } from '../src/protocols/chainlink/feed';
 import { swapExactIn } from '../src/protocols/uniswap-v2/pool';
 import { openStore, type Store } from '../src/store/store';
+import { countingClient } from './support/counting-client';
 
 const twapAbi = [
   { type: 'function', name: 'update', stateMutability: 'nonpayable', inputs: [], outputs: [] },
@@ -302,16 +303,7 @@ describe('engine: a containing action is sent exactly once', () => {
   it("plans from the detectors' reads at the block: the node is asked for INV's configuration there once", async () => {
     // The plan needs INV's reserve configuration at the finding's block, which the detectors read
     // already: asking the node again would put one more round trip between finding and broadcast.
-    const asked: { method: string; params: unknown[] }[] = [];
-    const counting = createClient({
-      chain: client().chain,
-      transport: custom({
-        request: ({ method, params }: { method: string; params?: unknown }) => {
-          asked.push({ method, params: (params as unknown[] | undefined) ?? [] });
-          return drill.chain.provider.request({ method, params } as never);
-        },
-      }),
-    });
+    const { client: counting, asked } = countingClient(drill.chain.provider, client().chain);
     const getConfiguration = encodeFunctionData({
       abi: poolAbi,
       functionName: 'getConfiguration',

@@ -7,11 +7,11 @@
 // pending state too.
 import {
   type Address,
-  createClient,
-  custom,
+  type Client,
   encodeFunctionData,
   type Hex,
   keccak256,
+  type LocalAccount,
   parseGwei,
   toHex,
 } from 'viem';
@@ -33,6 +33,7 @@ import type { SendProgress } from '../src/respond/executors/types';
 import type { ActionPlan, PlannedCall } from '../src/respond/types';
 import { storeTxJournal } from '../src/store/executor-txs';
 import { openStore, type Store } from '../src/store/store';
+import { countingClient } from './support/counting-client';
 import { deploySendingMarket, type SendingMarket } from './support/sending-market';
 
 describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state simulation', () => {
@@ -50,6 +51,20 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
   const nonceOf = (blockTag: 'latest' | 'pending' = 'latest') =>
     getTransactionCount(client(), { address: guardian().address, blockTag });
   const config = (asset: Address) => readReserveConfiguration(client(), m.market.pool, asset);
+
+  /** The guardian's sender over `over`, with the executor's fee policy and the store's journal. */
+  const senderOver = (over: Client, account: LocalAccount) =>
+    createSender({
+      client: over,
+      chainId: chain.chainId,
+      account,
+      journal,
+      policy: feePolicy({ priorityFeeGwei: 1, maxFeeGwei: 500, bumpPercent: 12.5 }),
+      bumpAfterBlocks: 2,
+      receiptPollMs: 5,
+      label: 'guardian',
+      common,
+    });
 
   const executor = (options: { maxFeeGwei?: number; priorityFeeGwei?: number } = {}) =>
     createEoaExecutor({
@@ -406,17 +421,7 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
         return s;
       },
     } as typeof base;
-    const sender = createSender({
-      client: client(),
-      chainId: chain.chainId,
-      account,
-      journal,
-      policy: feePolicy({ priorityFeeGwei: 1, maxFeeGwei: 500, bumpPercent: 12.5 }),
-      bumpAfterBlocks: 2,
-      receiptPollMs: 5,
-      label: 'guardian',
-      common,
-    });
+    const sender = senderOver(client(), account);
     const items = [pauseReserve(m.market, m.usdc), freezeReserve(m.market, m.weth)].map((c) =>
       sendItem(c, 300_000n),
     );
@@ -442,27 +447,8 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
   });
 
   it('reads the pending nonce count before a plain send, and the mined count only where a gap is possible', async () => {
-    const asked: { method: string; params: unknown[] }[] = [];
-    const counting = createClient({
-      chain: client().chain,
-      transport: custom({
-        request: ({ method, params }: { method: string; params?: unknown }) => {
-          asked.push({ method, params: (params as unknown[] | undefined) ?? [] });
-          return chain.provider.request({ method, params } as never);
-        },
-      }),
-    });
-    const sender = createSender({
-      client: counting,
-      chainId: chain.chainId,
-      account: privateKeyToAccount(guardian().privateKey),
-      journal,
-      policy: feePolicy({ priorityFeeGwei: 1, maxFeeGwei: 500, bumpPercent: 12.5 }),
-      bumpAfterBlocks: 2,
-      receiptPollMs: 5,
-      label: 'guardian',
-      common,
-    });
+    const { client: counting, asked } = countingClient(chain.provider, client().chain);
+    const sender = senderOver(counting, privateKeyToAccount(guardian().privateKey));
     await sender.resume(); // the first use reconciles the journal: both counts, once
     asked.length = 0;
     const sent = await sender.send('plain', [sendItem(pauseReserve(m.market, m.usdc), 300_000n)], {
