@@ -3,9 +3,10 @@
  * sign with a key (`eoa`, `guardian-hub`): nonces, fees, replacement, receipts.
  *
  * - Nonces come from the journal (`nonce.ts`), reconciled with the chain's `pending` transaction
- *   count on every send (and its `latest` count when the pending one is below the journal's). Each transaction is journaled (nonce, action, call, fees,
- *   hash) before it is broadcast, so a restarted process never signs a second transaction for a
- *   call of an action it already signed one for: it reuses (and if needed rebroadcasts) that one.
+ *   count on every send (and its `latest` count when the pending one is below the journal's).
+ *   Each transaction is journaled (nonce, action, call, fees, hash) before it is broadcast, so a
+ *   restarted process never signs a second transaction for a call of an action it already signed
+ *   one for: it reuses (and if needed rebroadcasts) that one.
  * - A nonce gap a crash left (nonce n journaled but never broadcast, n+1 broadcast, so n+1 waits
  *   forever) is healed at the first use and whenever a send finds one: with the journaled
  *   transaction when it is still wanted (it still simulates without a revert), else with a
@@ -531,7 +532,7 @@ export function createSender(options: SenderOptions): Sender {
     void (async () => {
       const [previous, pending] = await early.reads;
       // Only the plain case: nothing of this action signed before, and no nonce of this process
-      // above the pending count (a gap for `send` to heal, or transactions mined meanwhile).
+      // missing from the pending count (a gap `send` may have to heal).
       if (previous.some((tx) => tx.status === 'pending' || tx.status === 'mined')) return;
       if (top !== null && top + 1 > pending) return;
       let next = Math.max(pending, top === null ? 0 : top + 1);
