@@ -19,6 +19,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { getTransaction, getTransactionCount, getTransactionReceipt, sendRawTransaction } from 'viem/actions';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEmbeddedChain, type EmbeddedChain } from '../src/chain/embedded';
+import { createMempoolSource } from '../src/chain/mempool';
 import { createCommon } from '../src/common/common';
 import { isFirebreakError } from '../src/common/errors';
 import { mintDrillToken } from '../src/drills/market';
@@ -30,6 +31,7 @@ import { feePolicy } from '../src/respond/executors/fees';
 import { callKey, type ExecutorTx, type TxJournal } from '../src/respond/executors/nonce';
 import { createSender } from '../src/respond/executors/sender';
 import type { SendProgress } from '../src/respond/executors/types';
+import { createPendingBook, followMempool, watchOutbid } from '../src/respond/priority';
 import type { ActionPlan, PlannedCall } from '../src/respond/types';
 import { storeTxJournal } from '../src/store/executor-txs';
 import { openStore, type Store } from '../src/store/store';
@@ -175,6 +177,78 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
     process.stdout.write(
       `stuck pause: ${all.length - 1} replacement(s), mined ${blocks} blocks after the send at ${mined.maxFeePerGas! / 10n ** 9n} gwei fee cap\n`,
     );
+  });
+
+  it('priority mode: a higher bid that arrives after the send has the pause replaced above it and mined first', async () => {
+    await chain.setAutomine(false);
+    const book = createPendingBook({ clock: common.clock });
+    const source = createMempoolSource({ provider: chain.provider, chainId: chain.chainId, common });
+    const following = followMempool(source, book, common.logger);
+    await source.ready();
+    try {
+      const eoa = executor();
+      const pause = plan('rebid-pause', [pauseReserve(m.market, m.usdc)]);
+      const gas = await eoa.simulate(pause);
+      const rule = {
+        to: new Set([m.market.pool.toLowerCase()]),
+        from: new Set<string>(),
+        own: new Set([guardian().address.toLowerCase()]),
+      };
+      const events: SendProgress[] = [];
+      // Nothing threatening waits at the send: the pause goes out at the policy's 1 gwei tip.
+      const sent = await eoa.send(pause, gas, {
+        baseFeePerGas: null,
+        followOutbid: (listener) => watchOutbid(book, rule, listener),
+        onProgress: (e) => events.push(e),
+      });
+      const original = await getTransaction(client(), { hash: sent.txHashes[0]! });
+      expect(original.maxPriorityFeePerGas).toBe(parseGwei('1'));
+
+      // Then a transaction to the pool arrives, tipping 300 gwei.
+      const rival = chain.accounts[2]!;
+      const raw = await privateKeyToAccount(rival.privateKey).signTransaction({
+        type: 'eip1559',
+        chainId: chain.chainId,
+        nonce: await getTransactionCount(client(), { address: rival.address, blockTag: 'pending' }),
+        to: m.market.pool,
+        data: encodeFunctionData({
+          abi: poolAbi,
+          functionName: 'supply',
+          args: [m.usdc, 1n, rival.address, 0],
+        }),
+        gas: 300_000n,
+        maxFeePerGas: parseGwei('320'),
+        maxPriorityFeePerGas: parseGwei('300'),
+      });
+      const rivalHash = await sendRawTransaction(client(), { serializedTransaction: raw });
+      const deadline = Date.now() + 10_000;
+      while (!events.some((e) => e.type === 'replaced') && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      const replaced = events.find((e) => e.type === 'replaced');
+      expect(replaced?.summary).toMatch(
+        /^nonce \d+ outbid by a pending transaction \(fee cap 320 gwei, tip 300 gwei\): replaced 0x[0-9a-f]{64} with 0x[0-9a-f]{64} \(fee cap .* gwei, tip 1 → 337\.5 gwei\)$/,
+      );
+
+      // One block: the replacement first, the rival after it.
+      await chain.mine();
+      const [receipt] = await sent.receipts;
+      const theirs = await getTransactionReceipt(client(), { hash: rivalHash });
+      expect(receipt!.transactionHash).toBe(sent.allTxHashes!().at(-1));
+      expect(receipt!.transactionHash).toBe(replaced!.txHash);
+      expect(receipt!.status).toBe('success');
+      expect(theirs.blockNumber).toBe(receipt!.blockNumber);
+      expect(theirs.transactionIndex).toBeGreaterThan(receipt!.transactionIndex);
+      const mined = await getTransaction(client(), { hash: receipt!.transactionHash });
+      expect(mined.maxPriorityFeePerGas!).toBeGreaterThan(parseGwei('300'));
+      expect(mined.maxFeePerGas!).toBeGreaterThan(parseGwei('320'));
+      expect(mined.nonce).toBe(original.nonce);
+      expect((await config(m.usdc)).isPaused).toBe(true);
+      const row = await store.db.selectFrom('executor_txs').selectAll().executeTakeFirstOrThrow();
+      expect([row.status, row.hashes]).toEqual(['mined', sent.allTxHashes!()]);
+    } finally {
+      source.stop();
+      await following;
+    }
   });
 
   it('stops bumping at the configured maxFeeGwei, says so, and the transaction lands when the base fee falls', async () => {

@@ -284,6 +284,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     },
     confirm: confirmEvidence,
     outbid: feeds.outbid,
+    followOutbid: feeds.followOutbid,
     common,
     ...(options.hooks ? { hooks: options.hooks } : {}),
   });

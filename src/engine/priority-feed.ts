@@ -8,6 +8,8 @@
  * block is seen (one `eth_getBlockByHash` per block, started with the block's processing and not
  * awaited by it): a response to a block does not outbid what that block already mined, unless the
  * read is slower than the response (a slow endpoint), and then only pays more than it needed to.
+ * After the send, the book tells the sender of each higher bid while its transactions wait
+ * (`followOutbid`).
  */
 import type { Client, EIP1193Provider, Hex } from 'viem';
 import { getBlock } from 'viem/actions';
@@ -17,7 +19,7 @@ import { describeError } from '../common/errors';
 import type { FirebreakConfig } from '../config/schema';
 import type { BlockEvent } from '../detectors/types';
 import type { AaveMarketAddresses } from '../protocols/aave-v3/market';
-import type { Executor } from '../respond/executors/types';
+import type { Executor, SendContext } from '../respond/executors/types';
 import type { Decision } from '../respond/playbooks';
 import {
   createPendingBook,
@@ -26,12 +28,15 @@ import {
   outbidRule,
   type PendingBook,
   pickOutbid,
+  watchOutbid,
 } from '../respond/priority';
 import type { ActionPlan } from '../respond/types';
 
 export interface PriorityFeeds {
   /** The pending transactions `plan` must beat and their price; undefined without a feed or a match. */
   outbid(plan: ActionPlan, decision: Decision): Outbid | undefined;
+  /** After the send: follows the price `plan` must beat while its transactions wait; undefined without a feed. */
+  followOutbid(plan: ActionPlan, decision: Decision): SendContext['followOutbid'];
   /** A block is being processed: its transactions leave the book once read (not awaited). */
   blockSeen(chainName: string, event: BlockEvent): void;
   /** Pending transactions held, by chain id (for tests and status). */
@@ -100,17 +105,21 @@ export function createPriorityFeeds(deps: PriorityFeedDeps): PriorityFeeds {
     own.set(chainId, [...(own.get(chainId) ?? []), executor.address]);
   }
 
+  const ruleFor = (plan: ActionPlan, decision: Decision) =>
+    outbidRule(plan, [decision.result.finding], protect.get(plan.chainId) ?? [], own.get(plan.chainId) ?? []);
+
   return {
     outbid(plan, decision) {
       const book = books.get(plan.chainId);
       if (!book || book.size === 0) return undefined;
-      const rule = outbidRule(
-        plan,
-        [decision.result.finding],
-        protect.get(plan.chainId) ?? [],
-        own.get(plan.chainId) ?? [],
-      );
+      const rule = ruleFor(plan, decision);
       return pickOutbid(book.touching(rule.to, rule.from), rule);
+    },
+    followOutbid(plan, decision) {
+      const book = books.get(plan.chainId);
+      if (!book) return undefined;
+      const rule = ruleFor(plan, decision);
+      return (listener) => watchOutbid(book, rule, listener);
     },
     blockSeen(chainName, event) {
       const book = books.get(event.chainId);

@@ -2,7 +2,7 @@ import { type Hex, parseGwei } from 'viem';
 import { describe, expect, it } from 'vitest';
 import type { PendingTxEvent } from '../chain/mempool';
 import type { Finding } from '../detectors/types';
-import { createPendingBook, outbidRule, outbidSummary, pickOutbid } from './priority';
+import { createPendingBook, outbidRule, outbidSummary, pickOutbid, watchOutbid } from './priority';
 import type { ActionPlan } from './types';
 
 const addr = (n: number) => `0x${n.toString(16).padStart(40, '0')}` as Hex;
@@ -170,5 +170,40 @@ describe('createPendingBook', () => {
     book.add(b);
     book.add(c);
     expect(held(book).map((t) => t.hash)).toEqual([b.hash, c.hash]);
+  });
+});
+
+describe('watchOutbid', () => {
+  const clock = { monotonic: () => 0 };
+
+  it('tells the price to beat each time a matching transaction arrives, a higher replacement included', () => {
+    const book = createPendingBook({ clock });
+    const first = pending({ from: ATTACKER, nonce: 7, maxPriorityFeePerGas: parseGwei('20') });
+    book.add(first);
+    const told: { tip: bigint; count: number }[] = [];
+    const stop = watchOutbid(book, rule(), (o) => told.push({ tip: o.maxPriorityFeePerGas, count: o.count }));
+    // Neither matching nor threatening: a transaction elsewhere, and the guardian's own.
+    book.add(pending({ to: addr(0x98) }));
+    book.add(pending({ from: GUARDIAN, maxPriorityFeePerGas: parseGwei('500') }));
+    expect(told).toEqual([]);
+    // The attacker replaces its transaction with a higher tip: the price is the replacement's alone.
+    book.add(pending({ from: ATTACKER, nonce: 7, maxPriorityFeePerGas: parseGwei('300') }));
+    expect(told).toEqual([{ tip: parseGwei('300'), count: 1 }]);
+    stop();
+    book.add(pending({ maxPriorityFeePerGas: parseGwei('400') }));
+    expect(told).toHaveLength(1);
+  });
+
+  it('a listener that throws does not stop the book or the other listeners', () => {
+    const book = createPendingBook({ clock });
+    const told: bigint[] = [];
+    watchOutbid(book, rule(), () => {
+      throw new Error('listener failed');
+    });
+    watchOutbid(book, rule(), (o) => told.push(o.maxPriorityFeePerGas));
+    const tx = pending({ maxPriorityFeePerGas: parseGwei('9') });
+    expect(() => book.add(tx)).not.toThrow();
+    expect(book.size).toBe(1);
+    expect(told).toEqual([parseGwei('9')]);
   });
 });

@@ -15,6 +15,10 @@
  * names, through a contract of its own, is not recognised; one sent through a private relay is not
  * seen at all. The price then rises strictly above the highest fee cap and the highest tip among
  * them (`fees.ts`), within the executor's `maxFeeGwei`.
+ *
+ * After the send, while the transactions wait (`watchOutbid`): a matching transaction that arrives
+ * later, or an attacker's replacement that bids higher, tells the sender the new price to beat, and
+ * the sender replaces its transactions above it (same nonce: exactly once still holds).
  */
 import { formatGwei, type Hex } from 'viem';
 import type { PendingTxEvent } from '../chain/mempool';
@@ -55,6 +59,13 @@ function priceOf(tx: PendingTxEvent): { cap: bigint; tip: bigint } | null {
   return cap === null || tip === null ? null : { cap, tip };
 }
 
+/** Whether `rule` says to beat `tx`: not Firebreak's own, and calling a protected contract or sent by a named account. */
+function matches(tx: PendingTxEvent, rule: OutbidRule): boolean {
+  const from = tx.from.toLowerCase();
+  if (rule.own.has(from)) return false;
+  return rule.from.has(from) || (tx.to !== null && rule.to.has(tx.to.toLowerCase()));
+}
+
 /**
  * The pending transactions `rule` says to beat, and the price that beats all of them: the highest
  * fee cap and the highest tip among them (the two may come from different transactions). Undefined
@@ -67,9 +78,7 @@ function priceOf(tx: PendingTxEvent): { cap: bigint; tip: bigint } | null {
 export function pickOutbid(pending: Iterable<PendingTxEvent>, rule: OutbidRule): Outbid | undefined {
   const matched: { hash: Hex; cap: bigint; tip: bigint }[] = [];
   for (const tx of pending) {
-    const from = tx.from.toLowerCase();
-    if (rule.own.has(from)) continue;
-    if (!rule.from.has(from) && !(tx.to !== null && rule.to.has(tx.to.toLowerCase()))) continue;
+    if (!matches(tx, rule)) continue;
     const price = priceOf(tx);
     if (price) matched.push({ hash: tx.hash, ...price });
   }
@@ -142,6 +151,8 @@ export interface PendingBook {
   add(tx: PendingTxEvent): void;
   /** Drops transactions a block included (by hash), and any older than the book keeps them. */
   mined(hashes: Iterable<string>): void;
+  /** Tells `listener` of every transaction added from now on; returns the unsubscribe. */
+  subscribe(listener: (tx: PendingTxEvent) => void): () => void;
 }
 
 export interface PendingBookOptions {
@@ -163,6 +174,7 @@ export function createPendingBook(options: PendingBookOptions): PendingBook {
   /** Lower-cased callee and sender → hashes. */
   const byTo = new Map<string, Set<string>>();
   const byFrom = new Map<string, Set<string>>();
+  const listeners = new Set<(tx: PendingTxEvent) => void>();
   const index = (map: Map<string, Set<string>>, key: string | null, hash: string) => {
     if (key === null) return;
     let set = map.get(key);
@@ -219,12 +231,41 @@ export function createPendingBook(options: PendingBookOptions): PendingBook {
       index(byTo, tx.to?.toLowerCase() ?? null, hash);
       index(byFrom, from, hash);
       if (byHash.size > maxEntries) expire();
+      for (const listener of listeners) {
+        try {
+          listener(tx);
+        } catch {
+          // Listeners handle their own failures; one that throws must not stop the book's feed.
+        }
+      }
     },
     mined(hashes) {
       for (const hash of hashes) drop(hash.toLowerCase());
       expire();
     },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
   };
+}
+
+/**
+ * Follows the price `rule` says to beat while a plan's transactions wait: each pending transaction
+ * the rule matches that arrives from now on (a new one, or a replacement bidding higher) tells
+ * `listener` the price to beat among everything the book holds (`pickOutbid`). Returns the
+ * unsubscribe. The listener judges whether the price is above its own.
+ */
+export function watchOutbid(
+  book: PendingBook,
+  rule: OutbidRule,
+  listener: (outbid: Outbid) => void,
+): () => void {
+  return book.subscribe((tx) => {
+    if (!matches(tx, rule)) return;
+    const outbid = pickOutbid(book.touching(rule.to, rule.from), rule);
+    if (outbid) listener(outbid);
+  });
 }
 
 /**

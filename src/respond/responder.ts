@@ -31,6 +31,7 @@ import type {
   PendingSignatures,
   QuorumOutcome,
   QuorumProgress,
+  SendContext,
   SentAction,
 } from './executors/types';
 import {
@@ -89,6 +90,11 @@ export interface ResponderOptions {
    * the price to beat, or undefined to price as the executor's fee policy says.
    */
   outbid?(plan: ActionPlan, decision: Decision): Outbid | undefined;
+  /**
+   * Priority mode after the send: follows the price this plan must beat while its transactions
+   * wait (`SendContext.followOutbid`), or undefined where no mempool is followed.
+   */
+  followOutbid?(plan: ActionPlan, decision: Decision): SendContext['followOutbid'];
   common: Common;
   hooks?: ResponderHooks;
 }
@@ -430,9 +436,11 @@ export function createResponder(options: ResponderOptions): Responder {
     let sent: SentAction;
     // Read again at the send: pending transactions seen since the simulation count too.
     const priced = pricing(event, plan, decision);
+    const followOutbid = options.followOutbid?.(plan, decision);
     try {
       sent = await executor.send(plan, gas, {
         ...priced,
+        ...(followOutbid ? { followOutbid } : {}),
         // Replacements, rebroadcasts and a fee cap that stops a bump go on the timeline as they happen.
         onProgress: (e) =>
           void incidents

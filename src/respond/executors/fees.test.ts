@@ -1,7 +1,16 @@
 import fc from 'fast-check';
 import { parseGwei } from 'viem';
 import { describe, expect, it } from 'vitest';
-import { bumpedFees, type FeePolicy, feePolicy, gweiToWei, initialFees, raise } from './fees';
+import {
+  bumpedFees,
+  type FeePolicy,
+  feePolicy,
+  gweiToWei,
+  initialFees,
+  outbids,
+  raise,
+  rebidFees,
+} from './fees';
 
 const policy: FeePolicy = { tip: parseGwei('2'), cap: parseGwei('500'), bumpBps: 1250n };
 const wei = fc.bigInt({ min: 0n, max: parseGwei('2000') });
@@ -87,6 +96,57 @@ describe('fee policy', () => {
     expect(fees).toEqual({ maxFeePerGas: parseGwei('112.5'), maxPriorityFeePerGas: parseGwei('22.5') });
     const low = initialFees({ ...policy, cap: parseGwei('90') }, parseGwei('10'), exploit);
     expect(low.capped).toMatch(/cannot outbid the pending transaction \(fee cap 100 gwei, tip 20 gwei\)/);
+  });
+
+  it('prices a replacement above a higher bid seen after the send, and says when the cap stops it', () => {
+    const sent = { maxFeePerGas: parseGwei('160'), maxPriorityFeePerGas: parseGwei('135') };
+    const bid = { maxFeePerGas: parseGwei('320'), maxPriorityFeePerGas: parseGwei('300') };
+    expect(rebidFees(policy, sent, parseGwei('10'), bid)).toEqual({
+      fees: { maxFeePerGas: parseGwei('360'), maxPriorityFeePerGas: parseGwei('337.5') },
+    });
+    // A bid above our fee cap only: the tip rises by the replacement minimum alone.
+    const close = { maxFeePerGas: parseGwei('161'), maxPriorityFeePerGas: parseGwei('100') };
+    expect(rebidFees(policy, sent, parseGwei('10'), close)).toEqual({
+      fees: { maxFeePerGas: parseGwei('181.125'), maxPriorityFeePerGas: parseGwei('151.875') },
+    });
+    // Room for a valid replacement, not for beating the bid: sent, and said.
+    const high = rebidFees({ ...policy, cap: parseGwei('200') }, sent, parseGwei('10'), bid);
+    expect('fees' in high && high.fees).toEqual({
+      maxFeePerGas: parseGwei('200'),
+      maxPriorityFeePerGas: parseGwei('200'),
+    });
+    expect(high.capped).toMatch(/cannot outbid the pending transaction \(fee cap 320 gwei, tip 300 gwei\)/);
+    // No room for a valid replacement at all.
+    const none = rebidFees({ ...policy, cap: parseGwei('170') }, sent, parseGwei('10'), bid);
+    expect(none).not.toHaveProperty('fees');
+    expect(none.capped).toMatch(/cannot replace the transaction .* maxFeeGwei 170 gwei/);
+  });
+
+  it('property: a rebid is a valid replacement under the cap, and beats the bid unless the cap stops it', () => {
+    fc.assert(
+      fc.property(arbPolicy, wei, wei, wei, wei, fc.option(wei, { nil: null }), (p, a, b, c, d, base) => {
+        // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max throws on them)
+        const previous = { maxFeePerGas: a > b ? a : b, maxPriorityFeePerGas: a > b ? b : a };
+        // biome-ignore lint/complexity/useMathMinMax: bigints
+        const bid = { maxFeePerGas: c > d ? c : d, maxPriorityFeePerGas: c > d ? d : c };
+        const next = rebidFees(p, previous, base, bid);
+        if (!('fees' in next)) {
+          expect(
+            raise(previous.maxFeePerGas, p.bumpBps) > p.cap ||
+              raise(previous.maxPriorityFeePerGas, p.bumpBps) > p.cap,
+          ).toBe(true);
+          return;
+        }
+        const { maxFeePerGas, maxPriorityFeePerGas } = next.fees;
+        expect(maxFeePerGas).toBeLessThanOrEqual(p.cap);
+        expect(maxPriorityFeePerGas).toBeLessThanOrEqual(maxFeePerGas);
+        expect(maxFeePerGas).toBeGreaterThanOrEqual(raise(previous.maxFeePerGas, p.bumpBps));
+        expect(maxPriorityFeePerGas).toBeGreaterThanOrEqual(raise(previous.maxPriorityFeePerGas, p.bumpBps));
+        expect(next.capped === undefined).toBe(outbids(next.fees, bid));
+        if (next.capped !== undefined) expect(raise(bid.maxFeePerGas, p.bumpBps)).toBeGreaterThan(p.cap);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 
   it('reads the config exactly (gwei decimals, percent)', () => {

@@ -8,6 +8,8 @@
  * - `bumpedFees`: the price of a replacement (same nonce) for a transaction that was not mined in
  *   time: both fields raised by at least the replacement minimum (`bumpPercent`, ≥ 10 %: geth's
  *   rule, 12.5 % is the common default), and the fee cap raised to pay the current base fee.
+ * - `rebidFees`: the price of a replacement that must beat a higher bid seen after the send
+ *   (priority mode): `initialFees`' price against that bid, and at least the replacement minimum.
  *
  * Everything stays under the configured cap (`maxFeeGwei`). When the cap stops a price from
  * beating what it must beat, the result says so in words, for the timeline.
@@ -68,10 +70,7 @@ export function initialFees(policy: FeePolicy, baseFee: bigint | null, outbid?: 
   if (maxFee > policy.cap) maxFee = policy.cap;
   if (tip > maxFee) tip = maxFee;
   const fees = { maxFeePerGas: maxFee, maxPriorityFeePerGas: tip };
-  if (
-    outbid &&
-    (fees.maxFeePerGas <= outbid.maxFeePerGas || fees.maxPriorityFeePerGas <= outbid.maxPriorityFeePerGas)
-  ) {
+  if (outbid && !outbids(fees, outbid)) {
     return {
       fees,
       capped: `cannot outbid the pending transaction (fee cap ${gwei(outbid.maxFeePerGas)}, tip ${gwei(outbid.maxPriorityFeePerGas)}): the configured maxFeeGwei ${gwei(policy.cap)} stops the price at fee cap ${gwei(fees.maxFeePerGas)}, tip ${gwei(fees.maxPriorityFeePerGas)}`,
@@ -105,6 +104,54 @@ export function bumpedFees(
   if (tip > maxFee) tip = maxFee;
   return { fees: { maxFeePerGas: maxFee, maxPriorityFeePerGas: tip } };
 }
+
+/** Whether `fees` beat `bid` on both fields: strictly above its fee cap and its tip. */
+export function outbids(fees: Fees, bid: Fees): boolean {
+  return fees.maxFeePerGas > bid.maxFeePerGas && fees.maxPriorityFeePerGas > bid.maxPriorityFeePerGas;
+}
+
+/**
+ * The price of a replacement for a transaction priced `previous` that a higher bid (`bid`, seen
+ * after the send) now beats: priced against `bid` as `initialFees` prices a first send, and both
+ * fields at least the replacement minimum over `previous` (a node refuses a smaller raise).
+ *
+ * Returns `capped` alone when the cap leaves no room for a valid replacement. A valid replacement
+ * the cap keeps from beating `bid` on both fields comes with `capped` saying so: it still beats
+ * more of what waits, or the fee cap geth-style pools order by.
+ *
+ * @example
+ * rebidFees({ tip: parseGwei('2'), cap: parseGwei('500'), bumpBps: 1250n },
+ *   { maxFeePerGas: parseGwei('160'), maxPriorityFeePerGas: parseGwei('135') }, parseGwei('10'),
+ *   { maxFeePerGas: parseGwei('320'), maxPriorityFeePerGas: parseGwei('300') })
+ * // { fees: { maxFeePerGas: 360 gwei, maxPriorityFeePerGas: 337.5 gwei } }
+ */
+export function rebidFees(
+  policy: FeePolicy,
+  previous: Fees,
+  baseFee: bigint | null,
+  bid: Fees,
+): PricedFees | { capped: string } {
+  const wanted = initialFees(policy, baseFee, bid).fees;
+  const minMax = raise(previous.maxFeePerGas, policy.bumpBps);
+  const minTip = raise(previous.maxPriorityFeePerGas, policy.bumpBps);
+  let maxFee = maxOf(wanted.maxFeePerGas, minMax);
+  let tip = maxOf(wanted.maxPriorityFeePerGas, minTip);
+  if (maxFee > policy.cap) maxFee = policy.cap;
+  if (tip > maxFee) tip = maxFee;
+  if (maxFee < minMax || tip < minTip) {
+    return {
+      capped: `cannot replace the transaction to outbid a pending one (fee cap ${gwei(bid.maxFeePerGas)}, tip ${gwei(bid.maxPriorityFeePerGas)}): the configured maxFeeGwei ${gwei(policy.cap)} leaves no room above fee cap ${gwei(previous.maxFeePerGas)}, tip ${gwei(previous.maxPriorityFeePerGas)}`,
+    };
+  }
+  const fees = { maxFeePerGas: maxFee, maxPriorityFeePerGas: tip };
+  if (outbids(fees, bid)) return { fees };
+  return {
+    fees,
+    capped: `cannot outbid the pending transaction (fee cap ${gwei(bid.maxFeePerGas)}, tip ${gwei(bid.maxPriorityFeePerGas)}): the configured maxFeeGwei ${gwei(policy.cap)} stops the replacement at fee cap ${gwei(maxFee)}, tip ${gwei(tip)}`,
+  };
+}
+
+const maxOf = (a: bigint, b: bigint) => (a > b ? a : b);
 
 /** Strictly above `value` by at least `bps` basis points. */
 function above(value: bigint, bps: bigint): bigint {

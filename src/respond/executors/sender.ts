@@ -14,10 +14,13 @@
  * - Fees follow `fees.ts`; a transaction not mined within `bumpAfterBlocks` blocks is replaced
  *   (same nonce, both fee fields raised by at least the replacement minimum, capped by
  *   `maxFeeGwei`); when the cap stops a bump, that is logged and reported once per transaction.
+ * - Priority mode (`SendContext.followOutbid`): while an action's transactions wait, a pending
+ *   transaction bidding above them has them replaced at once (same nonce), priced above it
+ *   (`rebidFees`). A fee bump and such a replacement of one transaction run one at a time.
  * - The receipt of whichever version was mined resolves the transaction's promise.
  */
 import type { Client, Hex, LocalAccount, TransactionReceipt } from 'viem';
-import { keccak256 } from 'viem';
+import { formatGwei as gwei, keccak256 } from 'viem';
 import {
   call as ethCall,
   getBlock,
@@ -29,7 +32,7 @@ import {
 } from 'viem/actions';
 import type { Common } from '../../common/common';
 import { describeError, FirebreakError } from '../../common/errors';
-import { bumpedFees, type FeePolicy, type Fees, initialFees } from './fees';
+import { bumpedFees, type FeePolicy, type Fees, initialFees, outbids, rebidFees } from './fees';
 import { callKey, type ExecutorTx, type TxJournal } from './nonce';
 import type { SendContext, SendProgress } from './types';
 
@@ -120,6 +123,10 @@ interface Watch {
   tx: ExecutorTx;
   receipt: Promise<TransactionReceipt>;
   listeners: Set<(event: SendProgress) => void>;
+  /** Replacements of the transaction, one at a time: a fee bump and a rebid never race for it. */
+  turn: Promise<unknown>;
+  /** The last bid the cap kept a replacement from (reported once). */
+  cappedBid?: string;
 }
 
 export function createSender(options: SenderOptions): Sender {
@@ -251,20 +258,22 @@ export function createSender(options: SenderOptions): Sender {
     }
   };
 
-  /** Replaces a transaction that was not mined in time: same nonce, higher fees. False when the cap stopped it. */
-  const replace = async (w: Watch, blocks: bigint): Promise<boolean> => {
+  /** Runs `fn` after every earlier replacement of `w`'s transaction. */
+  const inTurn = <T>(w: Watch, fn: () => Promise<T>): Promise<T> => {
+    const run = w.turn.then(fn, fn);
+    w.turn = run.catch(() => undefined);
+    return run;
+  };
+
+  /**
+   * A new version of `w`'s transaction at `fees` (same nonce), journaled, broadcast and told to
+   * the listeners as `why` ("not mined after 3 blocks"); `note` is appended to the summary.
+   */
+  const reprice = async (w: Watch, fees: Fees, base: bigint | null, why: string, note = '') => {
     const { tx } = w;
-    const base = await baseFee();
-    const next = bumpedFees(policy, feesOf(tx), base);
-    const old = tx.hashes[tx.hashes.length - 1]!;
-    if ('capped' in next) {
-      const summary = `nonce ${tx.nonce} (${old}) not mined after ${blocks} blocks and not replaced: ${next.capped}`;
-      logger.warn({ nonce: tx.nonce, hash: old }, summary);
-      emit(w, { type: 'fee-capped', summary, nonce: tx.nonce, txHash: old, details: feeDetails(tx, base) });
-      return false;
-    }
     const before = feesOf(tx);
-    Object.assign(tx, next.fees);
+    const old = tx.hashes[tx.hashes.length - 1]!;
+    Object.assign(tx, fees);
     const raw = await sign(tx);
     const hash = keccak256(raw);
     tx.hashes.push(hash);
@@ -277,7 +286,7 @@ export function createSender(options: SenderOptions): Sender {
       // failure: the next poll finds the receipt.
       logger.warn({ nonce: tx.nonce, err: describeError(error) }, 'broadcasting a replacement failed');
     }
-    const summary = `nonce ${tx.nonce} not mined after ${blocks} blocks: replaced ${old} with ${tx.hashes[tx.hashes.length - 1]} (fee cap ${gwei(before.maxFeePerGas)} → ${gwei(tx.maxFeePerGas)} gwei, tip ${gwei(before.maxPriorityFeePerGas)} → ${gwei(tx.maxPriorityFeePerGas)} gwei)`;
+    const summary = `nonce ${tx.nonce} ${why}: replaced ${old} with ${tx.hashes[tx.hashes.length - 1]} (fee cap ${gwei(before.maxFeePerGas)} → ${gwei(tx.maxFeePerGas)} gwei, tip ${gwei(before.maxPriorityFeePerGas)} → ${gwei(tx.maxPriorityFeePerGas)} gwei)${note}`;
     logger.info({ nonce: tx.nonce, from: old, to: hash }, summary);
     emit(w, {
       type: 'replaced',
@@ -286,7 +295,47 @@ export function createSender(options: SenderOptions): Sender {
       txHash: tx.hashes[tx.hashes.length - 1]!,
       details: { replaced: old, ...feeDetails(tx, base) },
     });
+  };
+
+  /** Replaces a transaction that was not mined in time: same nonce, higher fees. False when the cap stopped it. */
+  const replace = async (w: Watch, blocks: bigint): Promise<boolean> => {
+    const { tx } = w;
+    const base = await baseFee();
+    const next = bumpedFees(policy, feesOf(tx), base);
+    if ('capped' in next) {
+      const old = tx.hashes[tx.hashes.length - 1]!;
+      const summary = `nonce ${tx.nonce} (${old}) not mined after ${blocks} blocks and not replaced: ${next.capped}`;
+      logger.warn({ nonce: tx.nonce, hash: old }, summary);
+      emit(w, { type: 'fee-capped', summary, nonce: tx.nonce, txHash: old, details: feeDetails(tx, base) });
+      return false;
+    }
+    await reprice(w, next.fees, base, `not mined after ${blocks} blocks`);
     return true;
+  };
+
+  /**
+   * Priority mode: replaces a waiting transaction that `bid` (a pending transaction seen since the
+   * send) now bids above, priced above it; nothing when it still beats the bid or is settled.
+   */
+  const rebid = async (w: Watch, bid: Fees) => {
+    const { tx } = w;
+    if (tx.status !== 'pending' || outbids(feesOf(tx), bid)) return;
+    const base = await baseFee();
+    if (tx.status !== 'pending') return;
+    const next = rebidFees(policy, feesOf(tx), base, bid);
+    const why = `outbid by a pending transaction (fee cap ${gwei(bid.maxFeePerGas)} gwei, tip ${gwei(bid.maxPriorityFeePerGas)} gwei)`;
+    if (!('fees' in next)) {
+      const key = `${tx.hashes.length}|${bid.maxFeePerGas}|${bid.maxPriorityFeePerGas}`;
+      if (w.cappedBid === key) return;
+      w.cappedBid = key;
+      const old = tx.hashes[tx.hashes.length - 1]!;
+      const summary = `nonce ${tx.nonce} (${old}) ${why} and not replaced: ${next.capped}`;
+      logger.warn({ nonce: tx.nonce, hash: old }, summary);
+      emit(w, { type: 'fee-capped', summary, nonce: tx.nonce, txHash: old, details: feeDetails(tx, base) });
+      return;
+    }
+    if (next.capped) logger.warn({ nonce: tx.nonce }, next.capped);
+    await reprice(w, next.fees, base, why, next.capped ? `; ${next.capped}` : '');
   };
 
   /** Follows a transaction until a version of it is mined (or its nonce is taken by another transaction). */
@@ -332,7 +381,7 @@ export function createSender(options: SenderOptions): Sender {
           cappedAt !== tx.hashes.length
         ) {
           try {
-            if (await replace(w, waited)) since = head;
+            if (await inTurn(w, () => replace(w, waited))) since = head;
             else cappedAt = tx.hashes.length; // reported once; bumped again only if something changes
           } catch (error) {
             logger.warn(
@@ -356,7 +405,12 @@ export function createSender(options: SenderOptions): Sender {
   const watch = (tx: ExecutorTx, listener?: (event: SendProgress) => void): Watch => {
     let w = watches.get(tx.nonce);
     if (!w) {
-      const created: Watch = { tx, listeners: new Set(), receipt: Promise.resolve() as never };
+      const created: Watch = {
+        tx,
+        listeners: new Set(),
+        receipt: Promise.resolve() as never,
+        turn: Promise.resolve(),
+      };
       created.receipt = follow(created).finally(() => {
         if (watches.get(tx.nonce) === created) watches.delete(tx.nonce);
       });
@@ -645,6 +699,7 @@ export function createSender(options: SenderOptions): Sender {
       for (const tx of others) receiptOf(tx).catch(() => undefined);
       const receipts = chosen.map((c) => receiptOf(c.tx));
       for (const r of receipts) r.catch(() => undefined);
+      if (ctx.followOutbid) followOutbid(actionId, all, ctx.followOutbid);
       const result: SendResult = {
         txHashes: chosen.map((c) => c.tx.hashes[c.tx.hashes.length - 1]!),
         receipts,
@@ -654,6 +709,33 @@ export function createSender(options: SenderOptions): Sender {
       if (capped) result.capped = capped;
       return result;
     });
+  };
+
+  /**
+   * Priority mode after the send: each higher bid the feed tells of has the action's waiting
+   * transactions replaced above it, one replacement at a time per transaction, until all are settled.
+   */
+  const followOutbid = (
+    actionId: string,
+    txs: readonly ExecutorTx[],
+    subscribe: NonNullable<SendContext['followOutbid']>,
+  ) => {
+    const open = txs
+      .map((tx) => watches.get(tx.nonce))
+      .filter((w): w is Watch => w !== undefined && w.tx.actionId === actionId && w.tx.status === 'pending');
+    if (open.length === 0) return;
+    const stop = subscribe((bid) => {
+      for (const w of open) {
+        if (w.tx.status !== 'pending') continue;
+        inTurn(w, () => rebid(w, bid)).catch((error) =>
+          logger.warn(
+            { nonce: w.tx.nonce, err: describeError(error) },
+            'replacing a transaction to outbid a pending one failed',
+          ),
+        );
+      }
+    });
+    void Promise.allSettled(open.map((w) => w.receipt)).then(stop);
   };
 
   const pendingTo = async (actionId: string, to: Hex) =>
@@ -666,12 +748,6 @@ export function createSender(options: SenderOptions): Sender {
 
 function maxOf(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
-}
-
-function gwei(wei: bigint): string {
-  const whole = wei / 1_000_000_000n;
-  const frac = (wei % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
-  return frac ? `${whole}.${frac.slice(0, 3)}` : `${whole}`;
 }
 
 function feeDetails(tx: ExecutorTx, baseFee: bigint | null): Record<string, unknown> {

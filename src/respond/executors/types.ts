@@ -15,6 +15,15 @@ export interface SendContext {
    * order by) and its tip (what block builders order by), within the configured `maxFeeGwei`.
    */
   outbid?: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+  /**
+   * Priority mode after the broadcast: subscribes `listener` to the price to beat while the
+   * transactions wait (a threatening transaction that arrives later, or one replaced with a higher
+   * bid); returns the unsubscribe. A price the transactions no longer beat has them replaced at
+   * once (same nonce) above it, within `maxFeeGwei`.
+   */
+  followOutbid?(
+    listener: (outbid: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }) => void,
+  ): () => void;
   /** Told what happens to the transactions after the broadcast: replaced with higher fees, or stopped by the fee cap. */
   onProgress?(event: SendProgress): void;
 }
