@@ -20,15 +20,20 @@ export interface TxFields {
 }
 
 export function signCall(account: Account, call: CallToSign, fields: TxFields): Promise<Hex> {
-  if (!account.signTransaction) throw new Error(`account ${account.address} cannot sign locally`);
-  return account.signTransaction({
-    type: 'eip1559',
-    to: call.to,
-    data: encodeFunctionData({
-      abi: call.abi,
-      functionName: call.functionName,
-      args: call.args as unknown[],
-    }),
-    ...fields,
+  const data = encodeFunctionData({
+    abi: call.abi,
+    functionName: call.functionName,
+    args: call.args as unknown[],
   });
+  return signData(account, { to: call.to, data }, fields);
+}
+
+/** Signs already encoded call data (a transaction signed again with other fees, say). */
+export function signData(
+  account: Account,
+  call: { to: Hex; data: Hex; value?: bigint },
+  fields: TxFields,
+): Promise<Hex> {
+  if (!account.signTransaction) throw new Error(`account ${account.address} cannot sign locally`);
+  return account.signTransaction({ type: 'eip1559', ...call, ...fields });
 }

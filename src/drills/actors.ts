@@ -10,7 +10,7 @@
 import { type Abi, type Hex, parseGwei } from 'viem';
 import { getBlock, getTransactionCount, readContract, sendRawTransaction } from 'viem/actions';
 import type { EmbeddedChain, FundedAccount } from '../chain/embedded';
-import { signCall } from '../chain/transactions';
+import { signCall, signData } from '../chain/transactions';
 import { aaveOracleAbi, erc20Abi, poolAbi } from '../protocols/aave-v3/abi';
 import { DEFAULT_SWAP_GAS, type PairState, planSwapExactIn, readPair } from '../protocols/uniswap-v2/pool';
 import type { Bot, BotCall } from './bots/types';
@@ -66,6 +66,14 @@ export interface Actors {
   broadcast(prepared: readonly PreparedStep[]): Promise<SubmittedStep[]>;
   /** Sends bots' transactions into the mempool. */
   broadcastBots(prepared: readonly PreparedBotCalls[]): Promise<SubmittedBotCalls[]>;
+  /**
+   * Attackers answering an outbid (`chain.attackerRebidGwei`): each transaction of `steps` still
+   * waiting is replaced (same nonce, call and gas) tipping `tip`, when a transaction of neither a
+   * scenario actor nor a bot (the guardian's, say) waits with a tip at least its own. The steps' hashes follow the
+   * replacements. Returns the transactions that outbid them (sender and nonce), none when nothing
+   * was replaced.
+   */
+  rebid(steps: readonly SubmittedStep[], tip: bigint): Promise<{ from: Hex; nonce: number }[]>;
 }
 
 /** One bot's signed calls for a block. */
@@ -422,6 +430,49 @@ export function createActors(
         out.push({ bot: p.bot, notes: p.calls.map((c) => c.note), txHashes });
       }
       return out;
+    },
+    async rebid(steps, newTip) {
+      // Who can outbid them: not the scenario's actors nor the bots (the guardian, the hub's agents).
+      const actors = new Set(
+        [...market.accounts.values(), ...[...market.botAccounts.values()].flat()].map((a) =>
+          a.address.toLowerCase(),
+        ),
+      );
+      const waiting = (await getBlock(client, { blockTag: 'pending', includeTransactions: true }))
+        .transactions;
+      const tipOf = (tx: (typeof waiting)[number]) => tx.maxPriorityFeePerGas ?? tx.gasPrice ?? 0n;
+      const byHash = new Map(waiting.map((tx) => [tx.hash.toLowerCase(), tx]));
+      const outbidBy = new Map<string, { from: Hex; nonce: number }>();
+      for (const s of steps) {
+        const actor = market.accounts.get(s.step.actor);
+        if (!actor) continue;
+        for (let i = 0; i < s.txHashes.length; i++) {
+          const tx = byHash.get(s.txHashes[i]!.toLowerCase());
+          if (!tx || tx.to === null || tx.maxFeePerGas === undefined) continue;
+          const theirs = tipOf(tx);
+          if (newTip <= theirs) continue;
+          const outbid = waiting.filter((o) => !actors.has(o.from.toLowerCase()) && tipOf(o) >= theirs);
+          if (outbid.length === 0) continue;
+          for (const o of outbid)
+            outbidBy.set(`${o.from.toLowerCase()}:${o.nonce}`, { from: o.from, nonce: o.nonce });
+          // Both fields up by the tip's rise, and by at least the 10 % a node needs to replace.
+          const raised = tx.maxFeePerGas + newTip - theirs;
+          const minimum = (tx.maxFeePerGas * 1125n) / 1000n;
+          const raw = await signData(
+            actor.account,
+            { to: tx.to, data: tx.input, value: tx.value },
+            {
+              chainId: chain.chainId,
+              nonce: tx.nonce,
+              gas: tx.gas,
+              maxFeePerGas: raised > minimum ? raised : minimum,
+              maxPriorityFeePerGas: newTip,
+            },
+          );
+          s.txHashes[i] = await sendRawTransaction(client, { serializedTransaction: raw });
+        }
+      }
+      return [...outbidBy.values()];
     },
     async broadcast(prepared) {
       const submitted: SubmittedStep[] = [];

@@ -10,8 +10,8 @@
  * to land first. The runner never tells the engine anything it would not see on a real chain.
  */
 import { rmSync } from 'node:fs';
-import { type Hex, type TransactionReceipt, toHex } from 'viem';
-import { getTransactionReceipt, readContract, waitForTransactionReceipt } from 'viem/actions';
+import { type Hex, parseGwei, type TransactionReceipt, toHex } from 'viem';
+import { getTransactionReceipt, readContract } from 'viem/actions';
 import { createAnvilChain } from '../chain/anvil';
 import { createEmbeddedChain, type EmbeddedChain } from '../chain/embedded';
 import { minBig } from '../common/bigint';
@@ -405,6 +405,37 @@ async function runOnce(
   const timestampOf = (offset: number) => start.timestamp + BigInt(offset * scenario.chain.blockTimeSeconds);
   const setNextTimestamp = (offset: number) =>
     client.request({ method: 'evm_setNextBlockTimestamp', params: [toHex(timestampOf(offset))] } as never);
+  const rebidTip =
+    scenario.chain.attackerRebidGwei === undefined
+      ? undefined
+      : parseGwei(String(scenario.chain.attackerRebidGwei));
+  const attackers = attackersOf(scenario);
+  const attackerAddresses = new Set(attackers.map((n) => market.accounts.get(n)!.address.toLowerCase()));
+  /**
+   * Resolves once each of `slots` (a sender and nonce) waits with a transaction tipping above `tip`:
+   * every transaction that outbid the attackers has been answered (polled until `until` settles).
+   */
+  const answered = async (
+    slots: readonly { from: Hex; nonce: number }[],
+    tip: bigint,
+    until: Promise<unknown>,
+  ): Promise<'done' | 'late'> => {
+    let over = false;
+    void until.then(() => {
+      over = true;
+    });
+    while (!over) {
+      const { transactions } = await client.getBlock({ blockTag: 'pending', includeTransactions: true });
+      const above = new Set(
+        transactions
+          .filter((tx) => (tx.maxPriorityFeePerGas ?? tx.gasPrice ?? 0n) > tip)
+          .map((tx) => `${tx.from.toLowerCase()}:${tx.nonce}`),
+      );
+      if (slots.every((s) => above.has(`${s.from.toLowerCase()}:${s.nonce}`))) return 'done';
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return 'late';
+  };
   const broadcast = async (offset: number, prepared: PreparedStep[]) => {
     for (const s of await actors.broadcast(prepared)) submitted.push({ ...s, offset });
   };
@@ -435,7 +466,14 @@ async function runOnce(
     await broadcast(offset + 1, next);
     botSent.push(...(await actors.broadcastBots(nextBots)));
     mined.push({ offset, blockNumber });
-    const late = (await engineOrBudget) === 'late';
+    let late = (await engineOrBudget) === 'late';
+    if (!late && rebidTip !== undefined) {
+      // Attackers that see their transactions outbid bid again; the engine gets the rest of the
+      // budget to answer (until something not theirs tips above the new bid).
+      const theirs = submitted.filter((s) => s.offset === offset + 1 && attackers.includes(s.step.actor));
+      const outbidBy = await actors.rebid(theirs, rebidTip);
+      if (outbidBy.length > 0 && engine) late = (await answered(outbidBy, rebidTip, outOfTime)) === 'late';
+    }
     clearTimeout(timer);
     processed.delete(blockNumber);
     ctx.onProgress?.({
@@ -497,9 +535,7 @@ async function runOnce(
   await chain.setAutomine(false);
 
   const after = await snapshotMarket(chain, market);
-  const attackers = attackersOf(scenario);
   const result = outcome(before, after, attackers);
-  const attackerAddresses = new Set(attackers.map((n) => market.accounts.get(n)!.address.toLowerCase()));
   // Prices per block, read after the run at each block (off the clock: the engine gets only its budget).
   const series: SeriesPoint[] = [];
   for (const { offset, blockNumber } of mined)
@@ -557,9 +593,12 @@ async function runOnce(
           (mitigatedBlock === null || record.minedBlock < mitigatedBlock)
         ) {
           mitigatedBlock = record.minedBlock;
-          const receipts = await Promise.all(
-            record.txHashes.map((hash: Hex) => waitForTransactionReceipt(client, { hash })),
-          );
+          // Every version sent is recorded; only the mined ones (not a replaced one) have a receipt.
+          const receipts = (
+            await Promise.all(
+              record.txHashes.map((hash: Hex) => getTransactionReceipt(client, { hash }).catch(() => null)),
+            )
+          ).filter((r): r is TransactionReceipt => r !== null);
           const last = receipts.reduce((m: TransactionReceipt, r: TransactionReceipt) =>
             r.blockNumber > m.blockNumber ||
             (r.blockNumber === m.blockNumber && r.transactionIndex > m.transactionIndex)

@@ -383,6 +383,11 @@ export const scenarioSchema = z.strictObject({
       startDate: z.string().default('2022-04-02T09:00:00Z'),
       /** Tip (gwei) the scenario's actors pay: the engine's transactions compete with theirs. */
       actorPriorityFeeGwei: positive.default(2),
+      /**
+       * An attacker that sees another transaction waiting with a tip at least its own replaces its
+       * waiting transactions once, tipping this much (gwei): priority mode must answer the new bid.
+       */
+      attackerRebidGwei: positive.optional(),
     })
     .prefault({}),
   market: z.strictObject({
