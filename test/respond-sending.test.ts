@@ -179,77 +179,93 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
     );
   });
 
-  it('priority mode: a higher bid that arrives after the send has the pause replaced above it and mined first', async () => {
-    await chain.setAutomine(false);
-    const book = createPendingBook({ clock: common.clock });
-    const source = createMempoolSource({ provider: chain.provider, chainId: chain.chainId, common });
-    const following = followMempool(source, book, common.logger);
-    await source.ready();
-    try {
-      const eoa = executor();
-      const pause = plan('rebid-pause', [pauseReserve(m.market, m.usdc)]);
-      const gas = await eoa.simulate(pause);
-      const rule = {
-        to: new Set([m.market.pool.toLowerCase()]),
-        from: new Set<string>(),
-        own: new Set([guardian().address.toLowerCase()]),
-      };
-      const events: SendProgress[] = [];
-      // Nothing threatening waits at the send: the pause goes out at the policy's 1 gwei tip.
-      const sent = await eoa.send(pause, gas, {
-        baseFeePerGas: null,
-        followOutbid: (listener) => watchOutbid(book, rule, listener),
-        onProgress: (e) => events.push(e),
-      });
-      const original = await getTransaction(client(), { hash: sent.txHashes[0]! });
-      expect(original.maxPriorityFeePerGas).toBe(parseGwei('1'));
+  it.each([
+    ['after the send', false],
+    ['after a restart, once the action is taken up again', true],
+  ])(
+    'priority mode: a higher bid that arrives %s has the pause replaced above it and mined first',
+    async (_, restarted) => {
+      await chain.setAutomine(false);
+      const book = createPendingBook({ clock: common.clock });
+      const source = createMempoolSource({ provider: chain.provider, chainId: chain.chainId, common });
+      const following = followMempool(source, book, common.logger);
+      await source.ready();
+      try {
+        const pause = plan('rebid-pause', [pauseReserve(m.market, m.usdc)]);
+        if (restarted) {
+          // Sent by a process that died before it was mined; this one takes the action up again.
+          const dead = executor();
+          await dead.send(pause, await dead.simulate(pause), { baseFeePerGas: null });
+        }
+        const eoa = executor();
+        const gas = await eoa.simulate(pause);
+        const rule = {
+          to: new Set([m.market.pool.toLowerCase()]),
+          from: new Set<string>(),
+          own: new Set([guardian().address.toLowerCase()]),
+        };
+        const events: SendProgress[] = [];
+        // Nothing threatening waits at the send: the pause goes out at the policy's 1 gwei tip.
+        const sent = await eoa.send(pause, gas, {
+          baseFeePerGas: null,
+          followOutbid: (listener) => watchOutbid(book, rule, listener),
+          onProgress: (e) => events.push(e),
+        });
+        expect(sent.resumed === true).toBe(restarted);
+        const original = await getTransaction(client(), { hash: sent.txHashes[0]! });
+        expect(original.maxPriorityFeePerGas).toBe(parseGwei('1'));
 
-      // Then a transaction to the pool arrives, tipping 300 gwei.
-      const rival = chain.accounts[2]!;
-      const raw = await privateKeyToAccount(rival.privateKey).signTransaction({
-        type: 'eip1559',
-        chainId: chain.chainId,
-        nonce: await getTransactionCount(client(), { address: rival.address, blockTag: 'pending' }),
-        to: m.market.pool,
-        data: encodeFunctionData({
-          abi: poolAbi,
-          functionName: 'supply',
-          args: [m.usdc, 1n, rival.address, 0],
-        }),
-        gas: 300_000n,
-        maxFeePerGas: parseGwei('320'),
-        maxPriorityFeePerGas: parseGwei('300'),
-      });
-      const rivalHash = await sendRawTransaction(client(), { serializedTransaction: raw });
-      const deadline = Date.now() + 10_000;
-      while (!events.some((e) => e.type === 'replaced') && Date.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      const replaced = events.find((e) => e.type === 'replaced');
-      expect(replaced?.summary).toMatch(
-        /^nonce \d+ outbid by a pending transaction \(fee cap 320 gwei, tip 300 gwei\): replaced 0x[0-9a-f]{64} with 0x[0-9a-f]{64} \(fee cap .* gwei, tip 1 → 337\.5 gwei\)$/,
-      );
+        // Then a transaction to the pool arrives, tipping 300 gwei.
+        const rival = chain.accounts[2]!;
+        const raw = await privateKeyToAccount(rival.privateKey).signTransaction({
+          type: 'eip1559',
+          chainId: chain.chainId,
+          nonce: await getTransactionCount(client(), { address: rival.address, blockTag: 'pending' }),
+          to: m.market.pool,
+          data: encodeFunctionData({
+            abi: poolAbi,
+            functionName: 'supply',
+            args: [m.usdc, 1n, rival.address, 0],
+          }),
+          gas: 300_000n,
+          maxFeePerGas: parseGwei('320'),
+          maxPriorityFeePerGas: parseGwei('300'),
+        });
+        const rivalHash = await sendRawTransaction(client(), { serializedTransaction: raw });
+        const deadline = Date.now() + 10_000;
+        while (!events.some((e) => e.type === 'replaced') && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        const replaced = events.find((e) => e.type === 'replaced');
+        expect(replaced?.summary).toMatch(
+          /^nonce \d+ outbid by a pending transaction \(fee cap 320 gwei, tip 300 gwei\): replaced 0x[0-9a-f]{64} with 0x[0-9a-f]{64} \(fee cap .* gwei, tip 1 → 337\.5 gwei\)$/,
+        );
 
-      // One block: the replacement first, the rival after it.
-      await chain.mine();
-      const [receipt] = await sent.receipts;
-      const theirs = await getTransactionReceipt(client(), { hash: rivalHash });
-      expect(receipt!.transactionHash).toBe(sent.allTxHashes!().at(-1));
-      expect(receipt!.transactionHash).toBe(replaced!.txHash);
-      expect(receipt!.status).toBe('success');
-      expect(theirs.blockNumber).toBe(receipt!.blockNumber);
-      expect(theirs.transactionIndex).toBeGreaterThan(receipt!.transactionIndex);
-      const mined = await getTransaction(client(), { hash: receipt!.transactionHash });
-      expect(mined.maxPriorityFeePerGas!).toBeGreaterThan(parseGwei('300'));
-      expect(mined.maxFeePerGas!).toBeGreaterThan(parseGwei('320'));
-      expect(mined.nonce).toBe(original.nonce);
-      expect((await config(m.usdc)).isPaused).toBe(true);
-      const row = await store.db.selectFrom('executor_txs').selectAll().executeTakeFirstOrThrow();
-      expect([row.status, row.hashes]).toEqual(['mined', sent.allTxHashes!()]);
-    } finally {
-      source.stop();
-      await following;
-    }
-  });
+        // One block: the replacement first, the rival after it.
+        await chain.mine();
+        const [receipt] = await sent.receipts;
+        const theirs = await getTransactionReceipt(client(), { hash: rivalHash });
+        expect(receipt!.transactionHash).toBe(sent.allTxHashes!().at(-1));
+        expect(receipt!.transactionHash).toBe(replaced!.txHash);
+        expect(receipt!.status).toBe('success');
+        expect(theirs.blockNumber).toBe(receipt!.blockNumber);
+        expect(theirs.transactionIndex).toBeGreaterThan(receipt!.transactionIndex);
+        const mined = await getTransaction(client(), { hash: receipt!.transactionHash });
+        expect(mined.maxPriorityFeePerGas!).toBeGreaterThan(parseGwei('300'));
+        expect(mined.maxFeePerGas!).toBeGreaterThan(parseGwei('320'));
+        expect(mined.nonce).toBe(original.nonce);
+        expect((await config(m.usdc)).isPaused).toBe(true);
+        // (After a restart, the dead process's sender still runs in this test process, journaling
+        // the version it knows as superseded.)
+        if (!restarted) {
+          const row = await store.db.selectFrom('executor_txs').selectAll().executeTakeFirstOrThrow();
+          expect([row.status, row.hashes]).toEqual(['mined', sent.allTxHashes!()]);
+        }
+      } finally {
+        source.stop();
+        await following;
+      }
+    },
+  );
 
   it('stops bumping at the configured maxFeeGwei, says so, and the transaction lands when the base fee falls', async () => {
     await chain.setAutomine(false);

@@ -15,6 +15,7 @@
  * beating what it must beat, the result says so in words, for the timeline.
  */
 import { formatGwei } from 'viem';
+import { larger } from '../../common/bigint';
 
 export interface Fees {
   maxFeePerGas: bigint;
@@ -134,8 +135,8 @@ export function rebidFees(
   const wanted = initialFees(policy, baseFee, bid).fees;
   const minMax = raise(previous.maxFeePerGas, policy.bumpBps);
   const minTip = raise(previous.maxPriorityFeePerGas, policy.bumpBps);
-  let maxFee = maxOf(wanted.maxFeePerGas, minMax);
-  let tip = maxOf(wanted.maxPriorityFeePerGas, minTip);
+  let maxFee = larger(wanted.maxFeePerGas, minMax);
+  let tip = larger(wanted.maxPriorityFeePerGas, minTip);
   if (maxFee > policy.cap) maxFee = policy.cap;
   if (tip > maxFee) tip = maxFee;
   if (maxFee < minMax || tip < minTip) {
@@ -150,8 +151,6 @@ export function rebidFees(
     capped: `cannot outbid the pending transaction (fee cap ${gwei(bid.maxFeePerGas)}, tip ${gwei(bid.maxPriorityFeePerGas)}): the configured maxFeeGwei ${gwei(policy.cap)} stops the replacement at fee cap ${gwei(maxFee)}, tip ${gwei(tip)}`,
   };
 }
-
-const maxOf = (a: bigint, b: bigint) => (a > b ? a : b);
 
 /** Strictly above `value` by at least `bps` basis points. */
 function above(value: bigint, bps: bigint): bigint {

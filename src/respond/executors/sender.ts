@@ -30,6 +30,7 @@ import {
   getTransactionReceipt,
   sendRawTransaction,
 } from 'viem/actions';
+import { larger } from '../../common/bigint';
 import type { Common } from '../../common/common';
 import { describeError, FirebreakError } from '../../common/errors';
 import { bumpedFees, type FeePolicy, type Fees, initialFees, outbids, rebidFees } from './fees';
@@ -444,8 +445,8 @@ export function createSender(options: SenderOptions): Sender {
   const rebroadcast = async (tx: ExecutorTx) => {
     const fresh = initialFees(policy, await baseFee()).fees;
     if (fresh.maxFeePerGas > tx.maxFeePerGas || fresh.maxPriorityFeePerGas > tx.maxPriorityFeePerGas) {
-      tx.maxFeePerGas = maxOf(tx.maxFeePerGas, fresh.maxFeePerGas);
-      tx.maxPriorityFeePerGas = maxOf(tx.maxPriorityFeePerGas, fresh.maxPriorityFeePerGas);
+      tx.maxFeePerGas = larger(tx.maxFeePerGas, fresh.maxFeePerGas);
+      tx.maxPriorityFeePerGas = larger(tx.maxPriorityFeePerGas, fresh.maxPriorityFeePerGas);
     }
     const raw = await sign(tx);
     const hash = keccak256(raw);
@@ -744,10 +745,6 @@ export function createSender(options: SenderOptions): Sender {
     );
 
   return { address: account.address, resume, prefetch, presign, send, pendingTo };
-}
-
-function maxOf(a: bigint, b: bigint): bigint {
-  return a > b ? a : b;
 }
 
 function feeDetails(tx: ExecutorTx, baseFee: bigint | null): Record<string, unknown> {
