@@ -267,6 +267,87 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
     },
   );
 
+  it('priority mode within maxFeeGwei: replaced up to the cap and said so, then said once that no room is left', async () => {
+    await chain.setAutomine(false);
+    const book = createPendingBook({ clock: common.clock });
+    const source = createMempoolSource({ provider: chain.provider, chainId: chain.chainId, common });
+    const following = followMempool(source, book, common.logger);
+    await source.ready();
+    try {
+      const eoa = executor({ maxFeeGwei: 3.5 });
+      const pause = plan('rebid-capped', [pauseReserve(m.market, m.usdc)]);
+      const rule = {
+        to: new Set([m.market.pool.toLowerCase()]),
+        from: new Set<string>(),
+        own: new Set([guardian().address.toLowerCase()]),
+      };
+      const events: SendProgress[] = [];
+      // Priced off a 1 gwei base fee: fee cap 3 gwei, tip 1 gwei.
+      const sent = await eoa.send(pause, await eoa.simulate(pause), {
+        baseFeePerGas: parseGwei('1'),
+        followOutbid: (listener) => watchOutbid(book, rule, listener),
+        onProgress: (e) => events.push(e),
+      });
+      const rival = privateKeyToAccount(chain.accounts[2]!.privateKey);
+      const nonce = await getTransactionCount(client(), { address: rival.address, blockTag: 'pending' });
+      /** The rival's transaction to the pool at `tip` gwei (the same nonce: each replaces the last). */
+      const bid = async (tip: number) =>
+        sendRawTransaction(client(), {
+          serializedTransaction: await rival.signTransaction({
+            type: 'eip1559',
+            chainId: chain.chainId,
+            nonce,
+            to: m.market.pool,
+            data: encodeFunctionData({
+              abi: poolAbi,
+              functionName: 'supply',
+              args: [m.usdc, 1n, rival.address, 0],
+            }),
+            gas: 300_000n,
+            maxFeePerGas: parseGwei(String(tip + 20)),
+            maxPriorityFeePerGas: parseGwei(String(tip)),
+          }),
+        });
+      const until = async (count: number) => {
+        const deadline = Date.now() + 10_000;
+        while (events.length < count && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(events).toHaveLength(count);
+      };
+
+      // Room for one valid replacement (3.5 ≥ 3 + 12.5 %), not for beating 300 gwei: sent, and said.
+      await bid(300);
+      await until(1);
+      expect(events[0]!.type).toBe('replaced');
+      expect(events[0]!.summary).toMatch(
+        /outbid by a pending transaction \(fee cap 320 gwei, tip 300 gwei\): replaced .* \(fee cap 3 → 3\.5 gwei, tip 1 → 3\.5 gwei\); cannot outbid the pending transaction \(fee cap 320 gwei, tip 300 gwei\): the configured maxFeeGwei 3\.5 gwei stops/,
+      );
+      // No room left (3.5 + 12.5 % is over the cap): said once, whatever the rival bids next.
+      await bid(400);
+      await until(2);
+      expect(events[1]!.type).toBe('fee-capped');
+      expect(events[1]!.summary).toMatch(
+        /outbid by a pending transaction \(fee cap 420 gwei, tip 400 gwei\) and not replaced: cannot replace the transaction .* maxFeeGwei 3\.5 gwei/,
+      );
+      const last = await bid(500);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(events).toHaveLength(2);
+
+      // The rival goes first; the pause still lands, once, at the capped price.
+      await chain.mine();
+      const [receipt] = await sent.receipts;
+      const theirs = await getTransactionReceipt(client(), { hash: last });
+      expect(receipt!.status).toBe('success');
+      expect(receipt!.transactionHash).toBe(events[0]!.txHash);
+      expect(theirs.blockNumber).toBe(receipt!.blockNumber);
+      expect(theirs.transactionIndex).toBeLessThan(receipt!.transactionIndex);
+      expect((await config(m.usdc)).isPaused).toBe(true);
+    } finally {
+      source.stop();
+      await following;
+    }
+  });
+
   it('stops bumping at the configured maxFeeGwei, says so, and the transaction lands when the base fee falls', async () => {
     await chain.setAutomine(false);
     await request('hardhat_setNextBlockBaseFeePerGas', [toHex(parseGwei('10'))]);

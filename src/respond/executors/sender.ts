@@ -126,8 +126,8 @@ interface Watch {
   listeners: Set<(event: SendProgress) => void>;
   /** Replacements of the transaction, one at a time: a fee bump and a rebid never race for it. */
   turn: Promise<unknown>;
-  /** The last bid the cap kept a replacement from (reported once). */
-  cappedBid?: string;
+  /** The version (count of hashes) the cap left no room to replace for a bid: reported once. */
+  cappedRebid?: number;
 }
 
 export function createSender(options: SenderOptions): Sender {
@@ -326,9 +326,9 @@ export function createSender(options: SenderOptions): Sender {
     const next = rebidFees(policy, feesOf(tx), base, bid);
     const why = `outbid by a pending transaction (fee cap ${gwei(bid.maxFeePerGas)} gwei, tip ${gwei(bid.maxPriorityFeePerGas)} gwei)`;
     if (!('fees' in next)) {
-      const key = `${tx.hashes.length}|${bid.maxFeePerGas}|${bid.maxPriorityFeePerGas}`;
-      if (w.cappedBid === key) return;
-      w.cappedBid = key;
+      // No bid changes that (the room depends on this version's fees and the cap): said once.
+      if (w.cappedRebid === tx.hashes.length) return;
+      w.cappedRebid = tx.hashes.length;
       const old = tx.hashes[tx.hashes.length - 1]!;
       const summary = `nonce ${tx.nonce} (${old}) ${why} and not replaced: ${next.capped}`;
       logger.warn({ nonce: tx.nonce, hash: old }, summary);
