@@ -96,9 +96,9 @@ describe('priority mode: outbidding an attacker who tips more than the guardian'
         expect(tx.maxPriorityFeePerGas).toBe(parseGwei(String(REBID_TIP_GWEI)));
       }
       // The market holds: without an answer to the new bid the borrows land first (checked).
-    for (const b of borrows) expect(b.status).toEqual(['reverted']);
-    expect(rebidding.lossUsd).toBeLessThanOrEqual(0.1 * blind.lossUsd);
-    const answers = rebidding.timeline.filter(
+      for (const b of borrows) expect(b.status).toEqual(['reverted']);
+      expect(rebidding.lossUsd).toBeLessThanOrEqual(0.1 * blind.lossUsd);
+      const answers = rebidding.timeline.filter(
         (e) => e.type === 'tx-sent' && /outbid by a pending transaction/.test(e.summary),
       );
       expect(answers.length).toBeGreaterThanOrEqual(1);
@@ -106,7 +106,7 @@ describe('priority mode: outbidding an attacker who tips more than the guardian'
         /^nonce \d+ outbid by a pending transaction \(fee cap [\d.]+ gwei, tip 300 gwei\): replaced 0x[0-9a-f]{64} with 0x[0-9a-f]{64}/,
       );
       process.stdout.write(`answer to the new bid: ${answers[0]!.summary}\n`);
-    // Each replacement mined, ahead of the borrows in their block.
+      // Each replacement mined, ahead of the borrows in their block.
       const mined = await Promise.all(
         answers.map((e) =>
           getTransactionReceipt(prepared.chain.client, { hash: e.data.txHash as `0x${string}` }),
