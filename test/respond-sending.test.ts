@@ -31,7 +31,7 @@ import { feePolicy } from '../src/respond/executors/fees';
 import { callKey, type ExecutorTx, type TxJournal } from '../src/respond/executors/nonce';
 import { createSender } from '../src/respond/executors/sender';
 import type { SendProgress } from '../src/respond/executors/types';
-import { createPendingBook, followMempool, watchOutbid } from '../src/respond/priority';
+import { createPendingBook, followMempool, type Outbid, watchOutbid } from '../src/respond/priority';
 import type { ActionPlan, PlannedCall } from '../src/respond/types';
 import { storeTxJournal } from '../src/store/executor-txs';
 import { openStore, type Store } from '../src/store/store';
@@ -179,6 +179,51 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
     );
   });
 
+  /**
+   * The chain's pending transactions followed into a book, as the engine's priority feed follows
+   * them, and a pause's rule: beat calls to the Pool, never the guardian's own. `stop` ends it.
+   */
+  const followPool = async () => {
+    const book = createPendingBook({ clock: common.clock });
+    const source = createMempoolSource({ provider: chain.provider, chainId: chain.chainId, common });
+    const following = followMempool(source, book, common.logger);
+    await source.ready();
+    const rule = {
+      to: new Set([m.market.pool.toLowerCase()]),
+      from: new Set<string>(),
+      own: new Set([guardian().address.toLowerCase()]),
+    };
+    return {
+      followOutbid: (listener: (outbid: Outbid) => void) => watchOutbid(book, rule, listener),
+      stop: async () => {
+        source.stop();
+        await following;
+      },
+    };
+  };
+
+  /** A rival's call to the Pool with `nonce`, tipping `tip` gwei (fee cap 20 gwei more). */
+  const rivalBid = async (nonce: number, tip: number) => {
+    const rival = privateKeyToAccount(chain.accounts[2]!.privateKey);
+    const serializedTransaction = await rival.signTransaction({
+      type: 'eip1559',
+      chainId: chain.chainId,
+      nonce,
+      to: m.market.pool,
+      data: encodeFunctionData({
+        abi: poolAbi,
+        functionName: 'supply',
+        args: [m.usdc, 1n, rival.address, 0],
+      }),
+      gas: 300_000n,
+      maxFeePerGas: parseGwei(String(tip + 20)),
+      maxPriorityFeePerGas: parseGwei(String(tip)),
+    });
+    return sendRawTransaction(client(), { serializedTransaction });
+  };
+  const rivalNonce = () =>
+    getTransactionCount(client(), { address: chain.accounts[2]!.address, blockTag: 'pending' });
+
   it.each([
     ['after the send', false],
     ['after a restart, once the action is taken up again', true],
@@ -186,10 +231,7 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
     'priority mode: a higher bid that arrives %s has the pause replaced above it and mined first',
     async (_, restarted) => {
       await chain.setAutomine(false);
-      const book = createPendingBook({ clock: common.clock });
-      const source = createMempoolSource({ provider: chain.provider, chainId: chain.chainId, common });
-      const following = followMempool(source, book, common.logger);
-      await source.ready();
+      const feed = await followPool();
       try {
         const pause = plan('rebid-pause', [pauseReserve(m.market, m.usdc)]);
         if (restarted) {
@@ -199,16 +241,11 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
         }
         const eoa = executor();
         const gas = await eoa.simulate(pause);
-        const rule = {
-          to: new Set([m.market.pool.toLowerCase()]),
-          from: new Set<string>(),
-          own: new Set([guardian().address.toLowerCase()]),
-        };
         const events: SendProgress[] = [];
         // Nothing threatening waits at the send: the pause goes out at the policy's 1 gwei tip.
         const sent = await eoa.send(pause, gas, {
           baseFeePerGas: null,
-          followOutbid: (listener) => watchOutbid(book, rule, listener),
+          followOutbid: feed.followOutbid,
           onProgress: (e) => events.push(e),
         });
         expect(sent.resumed === true).toBe(restarted);
@@ -216,22 +253,7 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
         expect(original.maxPriorityFeePerGas).toBe(parseGwei('1'));
 
         // Then a transaction to the pool arrives, tipping 300 gwei.
-        const rival = chain.accounts[2]!;
-        const raw = await privateKeyToAccount(rival.privateKey).signTransaction({
-          type: 'eip1559',
-          chainId: chain.chainId,
-          nonce: await getTransactionCount(client(), { address: rival.address, blockTag: 'pending' }),
-          to: m.market.pool,
-          data: encodeFunctionData({
-            abi: poolAbi,
-            functionName: 'supply',
-            args: [m.usdc, 1n, rival.address, 0],
-          }),
-          gas: 300_000n,
-          maxFeePerGas: parseGwei('320'),
-          maxPriorityFeePerGas: parseGwei('300'),
-        });
-        const rivalHash = await sendRawTransaction(client(), { serializedTransaction: raw });
+        const rivalHash = await rivalBid(await rivalNonce(), 300);
         const deadline = Date.now() + 10_000;
         while (!events.some((e) => e.type === 'replaced') && Date.now() < deadline)
           await new Promise((resolve) => setTimeout(resolve, 10));
@@ -261,53 +283,27 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
           expect([row.status, row.hashes]).toEqual(['mined', sent.allTxHashes!()]);
         }
       } finally {
-        source.stop();
-        await following;
+        await feed.stop();
       }
     },
   );
 
   it('priority mode within maxFeeGwei: replaced up to the cap and said so, then said once that no room is left', async () => {
     await chain.setAutomine(false);
-    const book = createPendingBook({ clock: common.clock });
-    const source = createMempoolSource({ provider: chain.provider, chainId: chain.chainId, common });
-    const following = followMempool(source, book, common.logger);
-    await source.ready();
+    const feed = await followPool();
     try {
       const eoa = executor({ maxFeeGwei: 3.5 });
       const pause = plan('rebid-capped', [pauseReserve(m.market, m.usdc)]);
-      const rule = {
-        to: new Set([m.market.pool.toLowerCase()]),
-        from: new Set<string>(),
-        own: new Set([guardian().address.toLowerCase()]),
-      };
       const events: SendProgress[] = [];
       // Priced off a 1 gwei base fee: fee cap 3 gwei, tip 1 gwei.
       const sent = await eoa.send(pause, await eoa.simulate(pause), {
         baseFeePerGas: parseGwei('1'),
-        followOutbid: (listener) => watchOutbid(book, rule, listener),
+        followOutbid: feed.followOutbid,
         onProgress: (e) => events.push(e),
       });
-      const rival = privateKeyToAccount(chain.accounts[2]!.privateKey);
-      const nonce = await getTransactionCount(client(), { address: rival.address, blockTag: 'pending' });
-      /** The rival's transaction to the pool at `tip` gwei (the same nonce: each replaces the last). */
-      const bid = async (tip: number) =>
-        sendRawTransaction(client(), {
-          serializedTransaction: await rival.signTransaction({
-            type: 'eip1559',
-            chainId: chain.chainId,
-            nonce,
-            to: m.market.pool,
-            data: encodeFunctionData({
-              abi: poolAbi,
-              functionName: 'supply',
-              args: [m.usdc, 1n, rival.address, 0],
-            }),
-            gas: 300_000n,
-            maxFeePerGas: parseGwei(String(tip + 20)),
-            maxPriorityFeePerGas: parseGwei(String(tip)),
-          }),
-        });
+      // The rival bids with one nonce throughout: each bid replaces its last.
+      const nonce = await rivalNonce();
+      const bid = (tip: number) => rivalBid(nonce, tip);
       const until = async (count: number) => {
         const deadline = Date.now() + 10_000;
         while (events.length < count && Date.now() < deadline)
@@ -343,8 +339,7 @@ describe('eoa executor sending: nonces, fee bumps, gap healing, pending-state si
       expect(theirs.transactionIndex).toBeLessThan(receipt!.transactionIndex);
       expect((await config(m.usdc)).isPaused).toBe(true);
     } finally {
-      source.stop();
-      await following;
+      await feed.stop();
     }
   });
 
