@@ -11,6 +11,7 @@ import { type Abi, type Hex, parseGwei } from 'viem';
 import { getBlock, getTransactionCount, readContract, sendRawTransaction } from 'viem/actions';
 import type { EmbeddedChain, FundedAccount } from '../chain/embedded';
 import { signCall, signData } from '../chain/transactions';
+import { larger } from '../common/bigint';
 import { aaveOracleAbi, erc20Abi, poolAbi } from '../protocols/aave-v3/abi';
 import { DEFAULT_SWAP_GAS, type PairState, planSwapExactIn, readPair } from '../protocols/uniswap-v2/pool';
 import type { Bot, BotCall } from './bots/types';
@@ -69,12 +70,25 @@ export interface Actors {
   /**
    * Attackers answering an outbid (`chain.attackerRebidGwei`): each transaction of `steps` still
    * waiting is replaced (same nonce, call and gas) tipping `tip`, when a transaction of neither a
-   * scenario actor nor a bot (the guardian's, say) waits with a tip at least its own. The steps' hashes follow the
-   * replacements. Returns the transactions that outbid them (sender and nonce), none when nothing
-   * was replaced.
+   * scenario actor nor a bot (the guardian's, say) waits with a tip at least its own. The steps'
+   * hashes follow the replacements. Returns the transactions that outbid them (sender and nonce),
+   * none when nothing was replaced.
    */
-  rebid(steps: readonly SubmittedStep[], tip: bigint): Promise<{ from: Hex; nonce: number }[]>;
+  rebid(steps: readonly SubmittedStep[], tip: bigint): Promise<TxSlot[]>;
+  /** Whether each of `slots` (sender and nonce) has a transaction waiting that tips above `tip`. */
+  waitingAbove(slots: readonly TxSlot[], tip: bigint): Promise<boolean>;
 }
+
+/** A sender's nonce: a transaction and every replacement of it. */
+export interface TxSlot {
+  from: Hex;
+  nonce: number;
+}
+
+const slotKey = (s: TxSlot) => `${s.from.toLowerCase()}:${s.nonce}`;
+/** What a pending transaction tips (a legacy one: its gas price). */
+const tipOf = (tx: { maxPriorityFeePerGas?: bigint | undefined; gasPrice?: bigint | undefined }) =>
+  tx.maxPriorityFeePerGas ?? tx.gasPrice ?? 0n;
 
 /** One bot's signed calls for a block. */
 export interface PreparedBotCalls {
@@ -143,6 +157,10 @@ export function createActors(
       args: [who],
       ...PENDING,
     });
+
+  /** The transactions waiting in the mempool, as the pending block holds them. */
+  const pendingTxs = async () =>
+    (await getBlock(client, { blockTag: 'pending', includeTransactions: true })).transactions;
 
   const sign = async (
     from: FundedAccount,
@@ -438,11 +456,9 @@ export function createActors(
           a.address.toLowerCase(),
         ),
       );
-      const waiting = (await getBlock(client, { blockTag: 'pending', includeTransactions: true }))
-        .transactions;
-      const tipOf = (tx: (typeof waiting)[number]) => tx.maxPriorityFeePerGas ?? tx.gasPrice ?? 0n;
+      const waiting = await pendingTxs();
       const byHash = new Map(waiting.map((tx) => [tx.hash.toLowerCase(), tx]));
-      const outbidBy = new Map<string, { from: Hex; nonce: number }>();
+      const outbidBy = new Map<string, TxSlot>();
       for (const s of steps) {
         const actor = market.accounts.get(s.step.actor);
         if (!actor) continue;
@@ -453,11 +469,9 @@ export function createActors(
           if (newTip <= theirs) continue;
           const outbid = waiting.filter((o) => !actors.has(o.from.toLowerCase()) && tipOf(o) >= theirs);
           if (outbid.length === 0) continue;
-          for (const o of outbid)
-            outbidBy.set(`${o.from.toLowerCase()}:${o.nonce}`, { from: o.from, nonce: o.nonce });
-          // Both fields up by the tip's rise, and by at least the 10 % a node needs to replace.
-          const raised = tx.maxFeePerGas + newTip - theirs;
-          const minimum = (tx.maxFeePerGas * 1125n) / 1000n;
+          for (const o of outbid) outbidBy.set(slotKey(o), { from: o.from, nonce: o.nonce });
+          // The fee cap up by the tip's rise, and by at least 12.5 % (a node needs 10 % to replace).
+          const maxFeePerGas = larger(tx.maxFeePerGas + newTip - theirs, (tx.maxFeePerGas * 1125n) / 1000n);
           const raw = await signData(
             actor.account,
             { to: tx.to, data: tx.input, value: tx.value },
@@ -465,7 +479,7 @@ export function createActors(
               chainId: chain.chainId,
               nonce: tx.nonce,
               gas: tx.gas,
-              maxFeePerGas: raised > minimum ? raised : minimum,
+              maxFeePerGas,
               maxPriorityFeePerGas: newTip,
             },
           );
@@ -473,6 +487,10 @@ export function createActors(
         }
       }
       return [...outbidBy.values()];
+    },
+    async waitingAbove(slots, tip) {
+      const above = new Set((await pendingTxs()).filter((tx) => tipOf(tx) > tip).map(slotKey));
+      return slots.every((s) => above.has(slotKey(s)));
     },
     async broadcast(prepared) {
       const submitted: SubmittedStep[] = [];

@@ -31,6 +31,7 @@ import {
   type PreparedStep,
   type SubmittedBotCalls,
   type SubmittedStep,
+  type TxSlot,
 } from './actors';
 import { type BotSpec, createBot } from './bots';
 import type { Bot } from './bots/types';
@@ -412,26 +413,16 @@ async function runOnce(
   const attackers = attackersOf(scenario);
   const attackerAddresses = new Set(attackers.map((n) => market.accounts.get(n)!.address.toLowerCase()));
   /**
-   * Resolves once each of `slots` (a sender and nonce) waits with a transaction tipping above `tip`:
-   * every transaction that outbid the attackers has been answered (polled until `until` settles).
+   * Resolves once every transaction that outbid the attackers (`slots`) waits again above their new
+   * `tip`: the engine has answered. Polled until `until` settles (the block's budget).
    */
-  const answered = async (
-    slots: readonly { from: Hex; nonce: number }[],
-    tip: bigint,
-    until: Promise<unknown>,
-  ): Promise<'done' | 'late'> => {
+  const answered = async (slots: readonly TxSlot[], tip: bigint, until: Promise<unknown>) => {
     let over = false;
     void until.then(() => {
       over = true;
     });
     while (!over) {
-      const { transactions } = await client.getBlock({ blockTag: 'pending', includeTransactions: true });
-      const above = new Set(
-        transactions
-          .filter((tx) => (tx.maxPriorityFeePerGas ?? tx.gasPrice ?? 0n) > tip)
-          .map((tx) => `${tx.from.toLowerCase()}:${tx.nonce}`),
-      );
-      if (slots.every((s) => above.has(`${s.from.toLowerCase()}:${s.nonce}`))) return 'done';
+      if (await actors.waitingAbove(slots, tip)) return 'done';
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     return 'late';
